@@ -1,0 +1,1 @@
+#include "tinytorch/tensor.hpp"
