@@ -139,6 +139,8 @@ class Tensor {
   void set_grad_fn(std::shared_ptr<autograd::Node> node) const;
   /// A leaf was made by the user (no grad_fn); gradients accumulate only into leaves.
   [[nodiscard]] bool is_leaf() const { return grad_fn() == nullptr; }
+  /// Backpropagates from this tensor (module 07): see autograd::backward in <tinytorch/autograd.hpp>.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
 
  private:
   std::shared_ptr<TensorImpl> impl_;
