@@ -142,7 +142,7 @@ function(tinytorch_add_suite target kind dir)
   gtest_discover_tests(${target}
     TEST_PREFIX "${kind}.${dir}."
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${kind};module-${TT_${dir}_NUMBER}" TIMEOUT 120)
+    PROPERTIES LABELS "${kind};LABELS;module-${TT_${dir}_NUMBER}" TIMEOUT 120)  # LABELS repeated: a ;-list would be split (CMake #17812)
 endfunction()
 
 function(tinytorch_add_module_tests)
@@ -173,7 +173,7 @@ function(tinytorch_add_checkpoints)
     target_link_libraries(${target} PRIVATE tinytorch GTest::gtest GTest::gtest_main)
     set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/checkpoints")
     gtest_discover_tests(${target} TEST_PREFIX "checkpoint.${id}." DISCOVERY_MODE PRE_TEST
-      PROPERTIES LABELS "checkpoint;checkpoint-${id}" TIMEOUT 300)
+      PROPERTIES LABELS "checkpoint;LABELS;checkpoint-${id}" TIMEOUT 300)
   endforeach()
 endfunction()
 

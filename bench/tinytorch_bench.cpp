@@ -1,0 +1,154 @@
+// tinytorch-bench: training and inference throughput of the course's own nets, one JSON line per
+// net, measured as bench/pytorch_reference.py measures PyTorch so the two compare one to one:
+// synthetic inputs, batch 64, Adam, cross-entropy; `repeats` timed runs of `steps` steps each after
+// a warm-up, and the median of the runs is reported.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tinytorch/autograd.hpp"
+#include "tinytorch/kernels/threads.hpp"
+#include "tinytorch/layers.hpp"
+#include "tinytorch/losses.hpp"
+#include "tinytorch/optimizers.hpp"
+
+using namespace tinytorch;  // NOLINT(google-build-using-namespace)
+
+namespace {
+
+struct Net {
+  std::function<std::shared_ptr<nn::Module>()> make;
+  Shape sample_shape;  // one input sample
+  std::int64_t classes;
+};
+
+// The registry of benchmarked nets; each mirrors a net of bench/pytorch_reference.py.
+std::map<std::string, Net> nets() {
+  return {
+      {"mnist_mlp",
+       {[] {
+          return std::make_shared<nn::Sequential>(nn::Linear(784, 128), nn::ReLU(),
+                                                  nn::Linear(128, 64), nn::ReLU(),
+                                                  nn::Linear(64, 10));
+        },
+        {784},
+        10}},
+  };
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <class F>
+double seconds(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+nlohmann::json run(const std::string& name, const Net& net, std::int64_t batch, int steps,
+                   int repeats) {
+  Generator generator(0);
+  Shape input_shape{batch};
+  input_shape.insert(input_shape.end(), net.sample_shape.begin(), net.sample_shape.end());
+  const Tensor x = randn(input_shape, generator);
+  std::vector<float> labels(static_cast<std::size_t>(batch));
+  for (auto& label : labels) label = static_cast<float>(generator.below(net.classes));
+  const Tensor y = from_vector(labels, {batch});
+
+  auto model = net.make();
+  optim::Adam optimizer(model->parameters(), optim::AdamOptions(1e-3));
+  auto train_step = [&] {
+    optimizer.zero_grad();
+    Tensor loss = cross_entropy(model->forward(x), y);
+    loss.backward();
+    optimizer.step();
+  };
+  auto infer_step = [&] {
+    autograd::GradMode::set_enabled(false);
+    const Tensor logits = model->forward(x);
+    autograd::GradMode::set_enabled(true);
+    (void)logits;
+  };
+  for (int i = 0; i < std::max(3, steps / 5); ++i) train_step();  // warm-up: caches, BLAS pool
+  std::vector<double> train_rates;
+  std::vector<double> infer_rates;
+  for (int r = 0; r < repeats; ++r) {
+    train_rates.push_back(static_cast<double>(batch * steps) / seconds([&] {
+                            for (int i = 0; i < steps; ++i) train_step();
+                          }));
+    model->eval();
+    infer_rates.push_back(static_cast<double>(batch * steps) / seconds([&] {
+                            for (int i = 0; i < steps; ++i) infer_step();
+                          }));
+    model->train();
+  }
+  return {{"framework", "tinytorch"},
+          {"net", name},
+          {"batch", batch},
+          {"threads", kernels::num_threads()},
+          {"train_img_per_s", median(train_rates)},
+          {"infer_img_per_s", median(infer_rates)},
+          {"repeats", repeats},
+          {"steps", steps}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> selected;
+  int steps = 50;
+  int repeats = 5;
+  std::int64_t batch = 64;
+  const auto registry = nets();
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      auto next = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--net")
+        selected.push_back(next());
+      else if (arg == "--steps")
+        steps = std::stoi(next());
+      else if (arg == "--repeats")
+        repeats = std::stoi(next());
+      else if (arg == "--batch")
+        batch = std::stoll(next());
+      else if (arg == "--threads")
+        kernels::set_num_threads(std::stoi(next()));
+      else if (arg == "--list") {
+        for (const auto& [name, net] : registry) std::cout << name << '\n';
+        return 0;
+      } else {
+        std::cout << "usage: tinytorch-bench [--net NAME]... [--steps N] [--repeats N] [--batch N] "
+                     "[--threads N] [--list]\n";
+        return arg == "--help" ? 0 : 2;
+      }
+    }
+    if (selected.empty()) {
+      for (const auto& [name, net] : registry) selected.push_back(name);
+    }
+    for (const auto& name : selected) {
+      const auto it = registry.find(name);
+      if (it == registry.end())
+        throw std::invalid_argument("unknown net '" + name + "' (see --list)");
+      std::cout << run(name, it->second, batch, steps, repeats).dump() << std::endl;
+    }
+  } catch (const std::exception& error) {
+    std::cerr << "tinytorch-bench: " << error.what() << '\n';
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,75 @@
+#pragma once
+// What every milestone program shares: its command line, the live progress line, the gate and the
+// result file .tito/milestones/<id>.json (settings, per-epoch curves, final metrics, wall time).
+// Framework-owned: the gate is computed here and in the milestone, never by the student's code.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tinytorch/tensor.hpp"
+
+namespace milestones {
+
+class Run {
+ public:
+  /// Parses --data-dir DIR, --out FILE, --epochs N, --seed N, --quiet, --help.
+  Run(std::string id, std::string title, int argc, char** argv);
+
+  /// The data folder: --data-dir, else TINYTORCH_DATA; throws with instructions when neither is
+  /// set.
+  [[nodiscard]] std::filesystem::path data_dir() const;
+  [[nodiscard]] int epochs(int default_epochs) const {
+    return epochs_ > 0 ? epochs_ : default_epochs;
+  }
+  [[nodiscard]] std::uint64_t seed() const { return seed_; }
+  [[nodiscard]] bool help_requested() const { return help_; }
+
+  void setting(const std::string& key, nlohmann::json value) { settings_[key] = std::move(value); }
+  void say(const std::string& line) const;
+
+  /// Live progress within an epoch (rewritten in place on a terminal, silent otherwise).
+  void batch_progress(int epoch, int epochs, std::int64_t batch, std::int64_t batches, double loss,
+                      std::int64_t samples_done);
+  /// Records one epoch (metrics such as train_loss, train_accuracy, test_accuracy) and prints it.
+  void end_epoch(int epoch, int epochs, nlohmann::json metrics);
+  /// True after Ctrl-C: stop training, the partial result is still written.
+  [[nodiscard]] static bool interrupted();
+
+  /// Writes the result file and prints the verdict; returns the exit status (0 only when passed).
+  int finish(bool passed, const std::string& gate, nlohmann::json final_metrics);
+
+ private:
+  std::string id_;
+  std::string title_;
+  std::filesystem::path data_dir_arg_;
+  std::filesystem::path out_;
+  int epochs_ = 0;
+  std::uint64_t seed_ = 0;
+  bool quiet_ = false;
+  bool help_ = false;
+  bool tty_ = false;
+  nlohmann::json settings_ = nlohmann::json::object();
+  nlohmann::json curves_ = nlohmann::json::array();
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point epoch_start_;
+};
+
+/// Runs forward over inputs (N, ...) in batches with grad mode off and counts argmax == label in
+/// the milestone's own code. forward maps a (B, ...) batch to (B, C) logits.
+[[nodiscard]] double count_accuracy(
+    const std::function<tinytorch::Tensor(const tinytorch::Tensor&)>& forward,
+    const std::vector<float>& inputs, const tinytorch::Shape& sample_shape,
+    const std::vector<float>& labels, std::int64_t batch_size = 1000);
+
+/// Fraction of rows whose largest logit sits at the label, from raw values (no student code).
+[[nodiscard]] std::int64_t count_correct(const tinytorch::Tensor& logits, const float* labels);
+
+/// Wraps main: runs body and turns any exception into a one-line error naming it (exit status 2).
+int guarded_main(const std::function<int()>& body);
+
+}  // namespace milestones
