@@ -24,7 +24,8 @@ namespace tinytorch::autograd {
 
 /// One recorded operation. Subclasses hold the tensors their backward needs as typed members.
 /// A node never holds its own output with a grad_fn (that would be a reference cycle): saved
-/// outputs are stored detached.
+/// outputs are stored detached. A graph is freed without recursion however deep it is (see
+/// attach in graph.cpp), whether or not backward ran on it.
 struct Node {
   Node() = default;
   Node(const Node&) = delete;
@@ -79,9 +80,11 @@ class NoGradGuard {
 
 /// The backward pass: seeds dL/d(root) with grad_output (a ones tensor when undefined, which is
 /// only allowed for a one-element root: otherwise std::invalid_argument), walks topological_order,
-/// and accumulates (+=) each leaf's gradient into its grad (creating it when undefined). Leaves
-/// that do not require grad get nothing. Unless retain_graph, marks every visited node released and
-/// clears its inputs; a second backward through a released node throws std::logic_error.
+/// and accumulates (+=) each leaf's gradient into its grad (creating it when undefined, never as a
+/// view of another tensor's storage). Leaves that do not require grad get nothing. A root that does
+/// not require grad (no graph to walk) throws std::runtime_error. Unless retain_graph, marks every
+/// visited node released and clears its inputs; a second backward through a released node throws
+/// std::logic_error.
 void backward(const Tensor& root, const Tensor& grad_output = Tensor(), bool retain_graph = false);
 
 struct GradcheckResult {
@@ -92,7 +95,8 @@ struct GradcheckResult {
 
 /// Compares the analytic gradient of sum(f(inputs)) (by backward) with central finite differences
 /// (f(x + eps) - f(x - eps)) / (2 eps), element by element, for every input with requires_grad.
-/// Passes when |analytic - numeric| <= atol + rtol * |numeric| everywhere. Inputs are restored.
+/// Passes when |analytic - numeric| <= atol + rtol * |numeric| everywhere. Inputs are restored,
+/// and so are their grads: the caller's accumulated gradients are not changed.
 [[nodiscard]] GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                                         const std::vector<Tensor>& inputs, double eps = 1e-3,
                                         double atol = 1e-3, double rtol = 1e-2);
