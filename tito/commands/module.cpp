@@ -1,0 +1,406 @@
+// `tito module list|status|start|test|export|complete|reset`: the student's path through the
+// course.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "core/context.hpp"
+#include "core/tasks.hpp"
+
+namespace tito {
+
+namespace {
+
+using nlohmann::json;
+
+/// locked (prerequisites not completed), available, started or completed.
+std::string module_state(const ModuleInfo& m, const Progress& progress) {
+  const ModuleProgress* p = progress.module(m.dir);
+  if (p != nullptr && p->state == "completed") return "completed";
+  if (!missing_prerequisites(m, progress).empty()) return "locked";
+  return p != nullptr && p->state == "started" ? "started" : "available";
+}
+
+std::string next_action(const ModuleInfo& m, const Progress& progress) {
+  const std::string state = module_state(m, progress);
+  if (state == "locked") {
+    return fmt::format("complete {} first", fmt::join(missing_prerequisites(m, progress), ", "));
+  }
+  if (state == "available") return "tito module start " + m.number_text();
+  if (state == "started") return "tito module complete " + m.number_text();
+  return "done";
+}
+
+Tone state_tone(const std::string& state) {
+  if (state == "completed") return Tone::ok;
+  if (state == "started") return Tone::accent;
+  if (state == "available") return Tone::plain;
+  return Tone::dim;
+}
+
+std::string shorten(const std::string& text, std::size_t width) {
+  if (display_width(text) <= width) return text;
+  std::string out = text.substr(0, width - 3);
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+  if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80) != 0) out.pop_back();
+  return out + "...";
+}
+
+std::string hours_text(double hours) {
+  return fmt::format("{:g} h", hours);
+}
+
+int list(Context& ctx) {
+  const Course& course = ctx.course();
+  if (ctx.ui().json()) {
+    json modules = json::array();
+    for (const auto& m : course.modules()) {
+      modules.push_back({{"number", m.number},
+                         {"dir", m.dir},
+                         {"name", m.name},
+                         {"title", m.title},
+                         {"summary", m.summary},
+                         {"estimated_hours", m.estimated_hours},
+                         {"prerequisites", m.prerequisites},
+                         {"checkpoint", m.checkpoint ? json(*m.checkpoint) : json(nullptr)},
+                         {"files", m.files}});
+    }
+    ctx.emit({{"ok", true}, {"modules", modules}});
+    return kExitOk;
+  }
+  Table table({"#", "name", "title", "hours", "summary"});
+  for (const auto& m : course.modules()) {
+    table.add_row({Cell(m.number_text(), Tone::bold), m.name, m.title,
+                   hours_text(m.estimated_hours), shorten(m.summary, 70)});
+  }
+  table.print(ctx.ui());
+  return kExitOk;
+}
+
+int status(Context& ctx) {
+  const Course& course = ctx.course();
+  const Progress progress = ctx.progress().load();
+  std::size_t done = 0;
+  for (const auto& m : course.modules()) done += progress.completed(m.dir) ? 1 : 0;
+  if (ctx.ui().json()) {
+    json modules = json::array();
+    for (const auto& m : course.modules()) {
+      const ModuleProgress* p = progress.module(m.dir);
+      modules.push_back({{"number", m.number},
+                         {"dir", m.dir},
+                         {"state", module_state(m, progress)},
+                         {"next", next_action(m, progress)},
+                         {"started_at", p != nullptr ? json(p->started_at) : json(nullptr)},
+                         {"completed_at", p != nullptr ? json(p->completed_at) : json(nullptr)},
+                         {"exported", p != nullptr && p->exported}});
+    }
+    ctx.emit({{"ok", true},
+              {"completed", done},
+              {"total", course.modules().size()},
+              {"modules", modules}});
+    return kExitOk;
+  }
+  const Ui& ui = ctx.ui();
+  ui.line(fmt::format("Progress {}", ui.progress_bar(done, course.modules().size())));
+  ui.line();
+  Table table({"#", "name", "state", "next"});
+  for (const auto& m : course.modules()) {
+    const std::string state = module_state(m, progress);
+    table.add_row({Cell(m.number_text(), Tone::bold), m.name, Cell(state, state_tone(state)),
+                   next_action(m, progress)});
+  }
+  table.print(ui);
+  return kExitOk;
+}
+
+/// Refuses (TitoError) when a prerequisite is not completed.
+void require_unlocked(const ModuleInfo& m, const Progress& progress) {
+  const auto missing = missing_prerequisites(m, progress);
+  if (missing.empty()) return;
+  std::vector<std::string> steps;
+  for (const auto& dir : missing) steps.push_back("tito module complete " + dir.substr(0, 2));
+  throw TitoError(fmt::format("module {} is locked: complete its prerequisites first: {} ({})",
+                              m.dir, fmt::join(missing, ", "), fmt::join(steps, "; ")));
+}
+
+std::vector<std::string> student_files(const Course& course, const ModuleInfo& m) {
+  std::vector<std::string> files;
+  for (const auto& f : m.files) files.push_back(("modules" / fs::path(m.dir) / f).string());
+  (void)course;
+  return files;
+}
+
+/// .tito/stubs/NN_name/<file>: the pristine stubs, cached from git when first needed.
+fs::path stub_cache(const Course& course, const ModuleInfo& m, const std::string& file) {
+  return course.state_dir() / "stubs" / m.dir / file;
+}
+
+void write_file_atomically(const fs::path& file, const std::string& content) {
+  fs::create_directories(file.parent_path());
+  fs::path temp = file;
+  temp += ".tito-tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out.flush()) throw TitoError(fmt::format("cannot write {}", temp.string()));
+  }
+  fs::rename(temp, file);
+}
+
+std::optional<std::string> stub_from_git(const Course& course, const ModuleInfo& m,
+                                         const std::string& file) {
+  ProcessOptions options;
+  options.timeout = std::chrono::seconds(60);
+  options.cwd = course.root();
+  options.discard_stderr = true;
+  try {
+    const ProcessResult r =
+        run_process({"git", "show", fmt::format("HEAD:./modules/{}/{}", m.dir, file)}, options);
+    if (r.ok()) return r.output;
+  } catch (const TitoError&) {
+    // git is not installed: the caller reports that no pristine copy exists
+  }
+  return std::nullopt;
+}
+
+/// The pristine stub's content, from the cache or else from git (and then cached).
+std::optional<std::string> pristine_stub(const Course& course, const ModuleInfo& m,
+                                         const std::string& file) {
+  const fs::path cached = stub_cache(course, m, file);
+  if (fs::exists(cached)) {
+    std::ifstream in(cached, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  auto content = stub_from_git(course, m, file);
+  if (content) write_file_atomically(cached, *content);
+  return content;
+}
+
+json module_paths(const Course& course, const ModuleInfo& m) {
+  return {{"lesson", ("modules" / fs::path(m.dir) / "README.md").string()},
+          {"files", student_files(course, m)},
+          {"root", course.root().string()}};
+}
+
+int start(Context& ctx, const std::string& arg) {
+  const Course& course = ctx.course();
+  const ModuleInfo& m = course.resolve_module(arg);
+  std::string previous;
+  const Progress progress = ctx.progress().update([&](Progress& p) {
+    require_unlocked(m, p);
+    ModuleProgress& entry = p.modules[m.dir];
+    previous = entry.state;
+    if (entry.state != "completed" && entry.state != "started") {
+      entry.state = "started";
+      entry.started_at = utc_timestamp();
+    }
+  });
+  for (const auto& f : m.files) (void)pristine_stub(course, m, f);  // cache while still pristine
+  const ModuleProgress& entry = progress.modules.at(m.dir);
+  if (ctx.ui().json()) {
+    json doc = {
+        {"ok", true}, {"module", m.dir}, {"state", entry.state}, {"started_at", entry.started_at}};
+    doc.update(module_paths(course, m));
+    ctx.emit(doc);
+    return kExitOk;
+  }
+  const Ui& ui = ctx.ui();
+  if (previous == "completed") {
+    ui.line(fmt::format("Module {} is already completed.", m.dir));
+  } else if (previous == "started") {
+    ui.line(fmt::format("Module {} was already started ({}).", m.dir, entry.started_at));
+  } else {
+    ui.line(ui.paint(fmt::format("Started module {}: {}", m.dir, m.title), Tone::ok));
+  }
+  ui.line(fmt::format("  lesson:     modules/{}/README.md", m.dir));
+  ui.line(fmt::format("  your files: {}", fmt::join(student_files(course, m), ", ")));
+  ui.line(fmt::format("  when ready: tito module test {}", m.number_text()));
+  return kExitOk;
+}
+
+int test(Context& ctx, const std::string& arg, int timeout) {
+  const ModuleInfo& m = ctx.course().resolve_module(arg);
+  const TestReport report = test_module(ctx, m, std::chrono::seconds(timeout));
+  if (ctx.ui().json()) {
+    ctx.emit(report.to_json());
+  } else {
+    print_test_report(ctx.ui(), report);
+  }
+  return report.ok() ? kExitOk : kExitFailure;
+}
+
+void print_export(const Ui& ui, const ExportReport& report) {
+  if (report.checkpoint) {
+    print_checkpoint_report(ui, *report.checkpoint);
+  } else {
+    ui.warning(fmt::format("no checkpoint ran: {}", report.checkpoint_note));
+  }
+}
+
+int export_cmd(Context& ctx, const std::string& arg, int timeout) {
+  const ModuleInfo& m = ctx.course().resolve_module(arg);
+  const ExportReport report = export_module(ctx, m, std::chrono::seconds(timeout));
+  if (ctx.ui().json()) {
+    ctx.emit(report.to_json());
+  } else {
+    print_export(ctx.ui(), report);
+  }
+  return report.ok() ? kExitOk : kExitFailure;
+}
+
+std::string next_step(const Course& course, const Progress& progress) {
+  for (const auto& m : course.modules()) {
+    if (module_state(m, progress) == "available" || module_state(m, progress) == "started") {
+      return fmt::format("tito module start {}  ({})", m.number_text(), m.title);
+    }
+  }
+  if (fs::exists(course.root() / "milestones" / "milestones.json")) {
+    return "every module is complete: run a milestone (tito milestone list)";
+  }
+  return "every module is complete";
+}
+
+int complete(Context& ctx, const std::string& arg, int timeout) {
+  const Course& course = ctx.course();
+  const ModuleInfo& m = course.resolve_module(arg);
+  require_unlocked(m, ctx.progress().load());
+  const Ui& ui = ctx.ui();
+  const TestReport tests = test_module(ctx, m, std::chrono::seconds(timeout));
+  if (!ui.json()) print_test_report(ui, tests);
+  json doc = {{"module", m.dir}, {"tests", tests.to_json()}, {"completed", false}};
+  auto finish = [&](bool ok, const std::string& message) {
+    doc["ok"] = ok;
+    doc["message"] = message;
+    if (ui.json()) ctx.emit(doc);
+    if (!ok) ui.error(message);
+    return ok ? kExitOk : kExitFailure;
+  };
+  if (!tests.ok()) {
+    return finish(false, fmt::format("module {} is not complete: {} of {} tests failed", m.dir,
+                                     tests.failed(), tests.total()));
+  }
+  const ExportReport exported = export_module(ctx, m, std::chrono::seconds(timeout));
+  doc["export"] = exported.to_json();
+  if (!ui.json()) print_export(ui, exported);
+  if (!exported.ok()) {
+    return finish(false, fmt::format("module {} is not complete: checkpoint {} failed", m.dir,
+                                     exported.checkpoint->checkpoint.id));
+  }
+  const Progress progress = ctx.progress().update([&](Progress& p) {
+    ModuleProgress& entry = p.modules[m.dir];
+    if (entry.started_at.empty()) entry.started_at = utc_timestamp();
+    entry.state = "completed";
+    entry.completed_at = utc_timestamp();
+  });
+  doc["completed"] = true;
+  doc["next"] = next_step(course, progress);
+  if (!ui.json()) {
+    ui.line(ui.paint(fmt::format("Module {} completed.", m.dir), Tone::ok));
+    ui.line(fmt::format("Next: {}", next_step(course, progress)));
+  }
+  return finish(true, fmt::format("module {} completed", m.dir));
+}
+
+int reset(Context& ctx, const std::string& arg) {
+  const Course& course = ctx.course();
+  const ModuleInfo& m = course.resolve_module(arg);
+  std::vector<std::pair<std::string, std::string>> stubs;  // file, pristine content
+  for (const auto& f : m.files) {
+    auto content = pristine_stub(course, m, f);
+    if (!content) {
+      throw TitoError(fmt::format(
+          "cannot reset {}: no pristine copy of {} (neither {} nor `git show HEAD:modules/{}/{}` "
+          "in {}). "
+          "Nothing was changed.",
+          m.dir, f, stub_cache(course, m, f).string(), m.dir, f, course.root().string()));
+    }
+    stubs.emplace_back(f, std::move(*content));
+  }
+  const std::string stamp = utc_file_stamp();
+  json backups = json::array();
+  for (const auto& [file, content] : stubs) {
+    const fs::path current = course.module_dir(m) / file;
+    if (fs::exists(current)) {
+      fs::path backup = course.state_dir() / "backups" / m.dir / (file + "." + stamp);
+      for (int i = 1; fs::exists(backup); ++i) {
+        backup = course.state_dir() / "backups" / m.dir / fmt::format("{}.{}-{}", file, stamp, i);
+      }
+      fs::create_directories(backup.parent_path());
+      fs::copy_file(current, backup);
+      backups.push_back({{"file", current.string()}, {"backup", backup.string()}});
+    }
+    write_file_atomically(current, content);
+  }
+  const Progress progress = ctx.progress().update([&](Progress& p) {
+    const auto it = p.modules.find(m.dir);
+    if (it == p.modules.end()) return;
+    it->second.state = it->second.started_at.empty() ? "available" : "started";
+    it->second.completed_at.clear();
+    it->second.exported = false;
+    it->second.exported_at.clear();
+  });
+  const std::string state = module_state(m, progress);
+  if (ctx.ui().json()) {
+    ctx.emit({{"ok", true}, {"module", m.dir}, {"state", state}, {"backups", backups}});
+    return kExitOk;
+  }
+  const Ui& ui = ctx.ui();
+  for (const auto& b : backups) {
+    ui.line(fmt::format("Backed up {} -> {}", b["file"].get<std::string>(),
+                        b["backup"].get<std::string>()));
+  }
+  ui.line(ui.paint(fmt::format("Restored the stub{} of module {}; its state is now {}.",
+                               stubs.size() == 1 ? "" : "s", m.dir, state),
+                   Tone::ok));
+  return kExitOk;
+}
+
+/// Adds a leaf taking one module argument (and --timeout when `timeout` is given).
+CLI::App* module_leaf(CLI::App& parent, const char* name, const char* help,
+                      const std::shared_ptr<std::string>& arg) {
+  CLI::App* leaf = parent.add_subcommand(name, help);
+  leaf->add_option("module", *arg, "Module: 2, 02 or 02_tensor")->required();
+  return leaf;
+}
+
+void install(CLI::App& app, Commands& commands) {
+  CLI::App* group = app.add_subcommand("module", "Work through the modules: start, test, complete");
+  group->require_subcommand(1);
+  commands.add(group->add_subcommand("list", "Every module: number, name, title, hours, summary"),
+               list);
+  commands.add(group->add_subcommand("status", "Your progress: state and next action per module"),
+               status);
+  auto arg = std::make_shared<std::string>();
+  auto timeout = std::make_shared<int>(static_cast<int>(kSuiteTimeout.count()));
+  auto with_timeout = [&](CLI::App* leaf) {
+    leaf->add_option("--timeout", *timeout, "Seconds each test executable may run")
+        ->capture_default_str();
+    return leaf;
+  };
+  commands.add(
+      module_leaf(*group, "start", "Unlock a module and show where its lesson and files are", arg),
+      [arg](Context& c) { return start(c, *arg); });
+  commands.add(with_timeout(module_leaf(*group, "test", "Build and run the module's tests", arg)),
+               [arg, timeout](Context& c) { return test(c, *arg, *timeout); });
+  commands.add(
+      with_timeout(module_leaf(*group, "export",
+                               "Build and install your library, run the module's checkpoint", arg)),
+      [arg, timeout](Context& c) { return export_cmd(c, *arg, *timeout); });
+  commands.add(with_timeout(module_leaf(*group, "complete",
+                                        "Test, export and mark the module completed", arg)),
+               [arg, timeout](Context& c) { return complete(c, *arg, *timeout); });
+  commands.add(
+      module_leaf(*group, "reset", "Back up your files and restore the module's stubs", arg),
+      [arg](Context& c) { return reset(c, *arg); });
+}
+
+const bool registered = register_group({20, install});
+
+}  // namespace
+
+}  // namespace tito

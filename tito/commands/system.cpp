@@ -1,0 +1,341 @@
+// `tito system info` and `tito system doctor`: what this machine is, and whether it can build the
+// course.
+#include <fmt/core.h>
+#include <sys/utsname.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "core/context.hpp"
+#include "core/datasets.hpp"
+#include "core/runner.hpp"
+
+namespace tito {
+
+namespace {
+
+using nlohmann::json;
+
+struct Check {
+  std::string name;
+  Tone level;          // ok, warn or fail
+  std::string detail;  // what was found
+  std::string fix;     // what to do (empty when ok)
+};
+
+/// First line of a tool's output, or nullopt when it is missing or fails.
+std::optional<std::string> tool_output(const std::vector<std::string>& argv) {
+  try {
+    ProcessOptions options;
+    options.timeout = std::chrono::seconds(30);
+    const ProcessResult r = run_process(argv, options);
+    if (!r.ok()) return std::nullopt;
+    return r.output;
+  } catch (const TitoError&) {
+    return std::nullopt;  // not in PATH
+  }
+}
+
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
+/// {major, minor} of the first "N.N" in the text.
+std::optional<std::pair<int, int>> version_of(const std::string& text) {
+  static const std::regex pattern(R"((\d+)\.(\d+))");
+  std::smatch m;
+  if (!std::regex_search(text, m, pattern)) return std::nullopt;
+  return std::pair{std::stoi(m[1].str()), std::stoi(m[2].str())};
+}
+
+std::string os_name() {
+  std::ifstream release("/etc/os-release");
+  for (std::string line; std::getline(release, line);) {
+    if (line.rfind("PRETTY_NAME=", 0) == 0) {
+      std::string value = line.substr(12);
+      if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
+      return value;
+    }
+  }
+  return "unknown";
+}
+
+std::string kernel_name() {
+  utsname u{};
+  if (::uname(&u) != 0) return "unknown";
+  return fmt::format("{} {} {}", u.sysname, u.release, u.machine);
+}
+
+int cores() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Check tool_check(const std::string& name, const std::vector<std::string>& argv, int major,
+                 int minor, const std::string& install) {
+  const auto out = tool_output(argv);
+  if (!out) return {name, Tone::fail, fmt::format("{} not found in PATH", argv.front()), install};
+  const auto v = version_of(*out);
+  const std::string found = first_line(*out);
+  if (major == 0) return {name, Tone::ok, found, ""};
+  if (!v || *v < std::pair{major, minor}) {
+    return {name, Tone::fail, fmt::format("{} (need >= {}.{})", found, major, minor), install};
+  }
+  return {name, Tone::ok, fmt::format("{} (need >= {}.{})", found, major, minor), ""};
+}
+
+/// The compiler's #include <...> search path.
+std::vector<fs::path> include_dirs() {
+  try {
+    ProcessOptions options;
+    options.timeout = std::chrono::seconds(30);
+    const ProcessResult r = run_process({"g++", "-E", "-x", "c++", "-v", "/dev/null"}, options);
+    std::vector<fs::path> dirs;
+    std::istringstream lines(r.output);
+    bool inside = false;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("#include <...>", 0) == 0)
+        inside = true;
+      else if (line.rfind("End of search list", 0) == 0)
+        inside = false;
+      else if (inside && !line.empty())
+        dirs.emplace_back(line.substr(line.find_first_not_of(' ')));
+    }
+    return dirs;
+  } catch (const TitoError&) {
+    return {};
+  }
+}
+
+/// Asks CMake itself which packages find_package() finds: the same search the course build does.
+std::map<std::string, std::string> cmake_packages(const std::vector<std::string>& packages) {
+  std::map<std::string, std::string> found;
+  std::string pattern = (fs::temp_directory_path() / "tito-doctor-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) return found;
+  const fs::path dir = pattern;
+  {
+    std::ofstream lists(dir / "CMakeLists.txt");
+    lists << "cmake_minimum_required(VERSION 3.25)\nproject(tito_doctor LANGUAGES CXX)\n";
+    for (const auto& p : packages) {
+      const bool module_mode = p == "ZLIB";  // FindZLIB.cmake; the others ship config files
+      lists << "find_package(" << p << (module_mode ? " QUIET)\n" : " CONFIG QUIET)\n")
+            << "message(STATUS \"TITO|" << p << "|${" << p << "_FOUND}|"
+            << (module_mode ? "${ZLIB_INCLUDE_DIRS}" : "${" + p + "_DIR}") << "\")\n";
+    }
+  }
+  ProcessOptions options;
+  options.timeout = std::chrono::seconds(120);
+  try {
+    const ProcessResult r =
+        run_process({"cmake", "-S", dir.string(), "-B", (dir / "build").string()}, options);
+    static const std::regex line(R"(-- TITO\|([^|]+)\|(1|TRUE|ON)\|(.*))");
+    std::istringstream lines(r.output);
+    for (std::string l; std::getline(lines, l);) {
+      std::smatch m;
+      if (std::regex_search(l, m, line)) found[m[1].str()] = m[3].str();
+    }
+  } catch (const TitoError&) {
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return found;
+}
+
+std::vector<Check> dependency_checks() {
+  struct Dependency {
+    std::string package, header, apt;
+  };
+  const std::vector<Dependency> deps = {
+      {"CLI11", "CLI/CLI.hpp", "libcli11-dev"},
+      {"fmt", "fmt/core.h", "libfmt-dev"},
+      {"nlohmann_json", "nlohmann/json.hpp", "nlohmann-json3-dev"},
+      {"GTest", "gtest/gtest.h", "libgtest-dev"},
+      {"OpenBLAS", "cblas.h", "libopenblas-dev"},
+      {"ZLIB", "zlib.h", "zlib1g-dev"}};
+  std::vector<std::string> names;
+  for (const auto& d : deps) names.push_back(d.package);
+  const auto packages = cmake_packages(names);
+  const auto dirs = include_dirs();
+  std::vector<Check> checks;
+  for (const auto& d : deps) {
+    const auto header = std::find_if(
+        dirs.begin(), dirs.end(), [&](const fs::path& dir) { return fs::exists(dir / d.header); });
+    const auto package = packages.find(d.package);
+    const std::string fix = fmt::format("apt-get install {}", d.apt);
+    if (package == packages.end()) {
+      checks.push_back({d.package, Tone::fail, "find_package() does not find it", fix});
+    } else if (header == dirs.end()) {
+      checks.push_back({d.package, Tone::fail,
+                        fmt::format("<{}> not in the compiler's include path", d.header), fix});
+    } else {
+      checks.push_back(
+          {d.package, Tone::ok,
+           fmt::format("{} (package: {})", (*header / d.header).string(), package->second), ""});
+    }
+  }
+  return checks;
+}
+
+Check threads_check() {
+  for (const char* var : {"TINYTORCH_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
+    const char* value = std::getenv(var);
+    if (value == nullptr || *value == '\0') continue;
+    char* end = nullptr;
+    const long n = std::strtol(value, &end, 10);
+    if (*end != '\0' || n < 1) {
+      return {"threads", Tone::fail, fmt::format("{}={} is not a positive integer", var, value),
+              fmt::format("unset {} or set it to a number from 1 to {}", var, cores())};
+    }
+    if (n > cores()) {
+      return {"threads", Tone::warn,
+              fmt::format("{}={} but this machine has {} cores", var, n, cores()),
+              fmt::format("set {} to at most {}", var, cores())};
+    }
+    return {"threads", Tone::ok, fmt::format("{} BLAS/framework threads (from {})", n, var), ""};
+  }
+  return {"threads", Tone::ok,
+          fmt::format("{} BLAS/framework threads (one per core; set "
+                      "TINYTORCH_NUM_THREADS to change)",
+                      cores()),
+          ""};
+}
+
+std::vector<Check> data_checks(Context& ctx) {
+  const auto dir = ctx.data_dir();
+  if (!dir) {
+    return {{"data", Tone::warn, "no data directory (TINYTORCH_DATA unset, no <root>/data)",
+             "set TINYTORCH_DATA or pass --data-dir; the milestones need MNIST/CIFAR-10"}};
+  }
+  if (!fs::is_directory(*dir)) {
+    return {{"data", Tone::fail, fmt::format("{} is not a directory", dir->string()),
+             "create it or point TINYTORCH_DATA / --data-dir at your data sets"}};
+  }
+  std::vector<Check> checks = {{"data", Tone::ok, dir->string(), ""}};
+  if (!fs::exists(*dir / "SHA256SUMS")) {
+    checks.push_back({"data sets", Tone::warn, fmt::format("no SHA256SUMS in {}", dir->string()),
+                      "add one (sha256sum */* > SHA256SUMS) so the data sets can be verified"});
+    return checks;
+  }
+  try {
+    for (const auto& set : verify_datasets(*dir)) {
+      if (set.ok()) {
+        checks.push_back({"data: " + set.name, Tone::ok,
+                          fmt::format("{}/{} files verified", set.verified, set.files), ""});
+      } else if (!set.mismatched.empty()) {
+        checks.push_back({"data: " + set.name, Tone::fail,
+                          fmt::format("checksum mismatch: {}", set.mismatched.front()),
+                          "delete the file and download it again"});
+      } else {
+        checks.push_back({"data: " + set.name, Tone::warn,
+                          fmt::format("{} of {} files missing (first: {})", set.missing.size(),
+                                      set.files, set.missing.front()),
+                          "download the data set into " + dir->string()});
+      }
+    }
+  } catch (const TitoError& e) {
+    checks.push_back({"data sets", Tone::fail, e.what(), "fix or regenerate SHA256SUMS"});
+  }
+  return checks;
+}
+
+std::vector<Check> course_checks(Context& ctx) {
+  if (const Course* course = ctx.try_course()) {
+    std::vector<Check> checks = {
+        {"course", Tone::ok,
+         fmt::format("{} ({} modules)", course->root().string(), course->modules().size()), ""}};
+    if (!course->has_checkpoints()) {
+      try {
+        (void)course->checkpoints();
+      } catch (const TitoError& e) {
+        checks.push_back(
+            {"checkpoints", Tone::warn, e.what(), "checkpoint commands are unavailable"});
+      }
+    }
+    return checks;
+  }
+  try {
+    (void)ctx.course();
+  } catch (const TitoError& e) {
+    return {{"course", Tone::warn, e.what(), "run tito inside the course or pass --root DIR"}};
+  }
+  return {};
+}
+
+int doctor(Context& ctx) {
+  std::vector<Check> checks = {
+      tool_check("g++", {"g++", "-dumpfullversion"}, 12, 0,
+                 "apt-get install g++ (GCC 12 or newer)"),
+      tool_check("cmake", {"cmake", "--version"}, 3, 25, "apt-get install cmake (3.25 or newer)"),
+      tool_check("ninja", {"ninja", "--version"}, 0, 0, "apt-get install ninja-build")};
+  for (auto&& group : {dependency_checks(), std::vector<Check>{threads_check()}, course_checks(ctx),
+                       data_checks(ctx)}) {
+    checks.insert(checks.end(), group.begin(), group.end());
+  }
+  const auto failures = std::count_if(checks.begin(), checks.end(),
+                                      [](const Check& c) { return c.level == Tone::fail; });
+  const Ui& ui = ctx.ui();
+  if (ui.json()) {
+    json list = json::array();
+    for (const auto& c : checks) {
+      const char* level = c.level == Tone::ok ? "ok" : c.level == Tone::warn ? "warn" : "fail";
+      list.push_back({{"name", c.name}, {"status", level}, {"detail", c.detail}, {"fix", c.fix}});
+    }
+    ctx.emit({{"ok", failures == 0}, {"failures", failures}, {"checks", list}});
+  } else {
+    ui.heading("tito system doctor");
+    for (const auto& c : checks) {
+      ui.check(c.level,
+               fmt::format("{:<16} {}{}", c.name, c.detail, c.fix.empty() ? "" : " -> " + c.fix));
+    }
+    ui.line(failures == 0 ? ui.paint("All required checks passed.", Tone::ok)
+                          : ui.paint(fmt::format("{} check(s) failed.", failures), Tone::fail));
+  }
+  return failures == 0 ? kExitOk : kExitFailure;
+}
+
+int info(Context& ctx) {
+  const auto compiler = tool_output({"g++", "--version"});
+  const auto cmake = tool_output({"cmake", "--version"});
+  const Course* course = ctx.try_course();
+  const auto data = ctx.data_dir();
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"tito", TITO_VERSION},
+      {"compiler", compiler ? first_line(*compiler) : "g++ not found in PATH"},
+      {"cmake", cmake ? first_line(*cmake) : "cmake not found in PATH"},
+      {"os", os_name()},
+      {"kernel", kernel_name()},
+      {"cores", std::to_string(cores())},
+      {"course root", course != nullptr ? course->root().string() : "(not inside a course)"},
+      {"data dir", data ? data->string() : "(none: set TINYTORCH_DATA or --data-dir)"}};
+  if (ctx.ui().json()) {
+    json doc = json::object();
+    for (const auto& [key, value] : rows) doc[key] = value;
+    doc["cores"] = cores();
+    doc["course root"] = course != nullptr ? json(course->root().string()) : json(nullptr);
+    doc["data dir"] = data ? json(data->string()) : json(nullptr);
+    ctx.emit(doc);
+    return kExitOk;
+  }
+  Table table({"", ""});
+  for (const auto& [key, value] : rows) table.add_row({Cell(key, Tone::bold), value});
+  table.print(ctx.ui());
+  return kExitOk;
+}
+
+void install(CLI::App& app, Commands& commands) {
+  CLI::App* system = app.add_subcommand("system", "This machine: toolchain, dependencies, data");
+  system->require_subcommand(1);
+  commands.add(system->add_subcommand("info", "Compiler, CMake, OS, cores, course root, data dir"),
+               info);
+  commands.add(system->add_subcommand(
+                   "doctor", "Check everything the course needs; exit 1 if any check fails"),
+               doctor);
+}
+
+const bool registered = register_group({10, install});
+
+}  // namespace
+
+}  // namespace tito

@@ -1,0 +1,105 @@
+#pragma once
+// The build/test runner: child processes (cmake, ninja, test executables) run through posix_spawn
+// with an argument vector (never a shell), their output captured through a pipe, under a time limit
+// that kills the whole process group. Test results are read from GoogleTest's JSON report, never
+// from stdout.
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tito {
+
+namespace fs = std::filesystem;
+
+struct ProcessOptions {
+  std::chrono::seconds timeout{3600};
+  fs::path cwd;                                          // empty = inherit
+  std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
+  std::size_t max_output = std::size_t{4} << 20;         // keep at most the last 4 MiB
+  bool discard_stderr =
+      false;  // true: output holds stdout only (for commands whose output is data)
+};
+
+struct ProcessResult {
+  int exit_code = -1;   // when the child exited normally
+  int term_signal = 0;  // when a signal ended it
+  bool timed_out = false;
+  std::string
+      output;  // stdout and stderr interleaved, tail only when it was longer than max_output
+  double seconds = 0;
+
+  [[nodiscard]] bool ok() const { return exit_code == 0 && term_signal == 0 && !timed_out; }
+  /// "exited with status 2", "killed by SIGSEGV (Segmentation fault)", "timed out after 120 s".
+  [[nodiscard]] std::string describe() const;
+  /// The last `lines` lines of the output.
+  [[nodiscard]] std::string tail(std::size_t lines) const;
+};
+
+/// Runs argv[0] (looked up in PATH) with the given arguments. Throws TitoError when it cannot
+/// start.
+[[nodiscard]] ProcessResult run_process(const std::vector<std::string>& argv,
+                                        const ProcessOptions& options = {});
+
+/// "SIGSEGV (Segmentation fault)".
+[[nodiscard]] std::string signal_name(int signal);
+
+struct TestCase {
+  std::string suite;
+  std::string name;
+  std::string status;  // "passed", "failed" or "skipped"
+  std::vector<std::string> failures;
+  double seconds = 0;
+
+  [[nodiscard]] std::string full_name() const { return suite + "." + name; }
+};
+
+/// Parses a GoogleTest --gtest_output=json report. Throws std::invalid_argument on a malformed one.
+[[nodiscard]] std::vector<TestCase> parse_gtest_report(const nlohmann::json& report);
+
+/// One test executable's run.
+struct SuiteRun {
+  std::string label;  // "visible", "hidden", "checkpoint tensor"
+  fs::path executable;
+  ProcessResult process;
+  std::vector<TestCase> tests;  // from the report
+  bool report_read = false;
+  int tests_listed = 0;  // from --gtest_list_tests, known when the report is missing
+  std::string problem;   // why there is no trustworthy report, empty when there is one
+
+  [[nodiscard]] int passed() const;
+  [[nodiscard]] int failed() const;  // failed tests, or every listed test when the run crashed
+  [[nodiscard]] int skipped() const;
+  [[nodiscard]] int total() const;
+  [[nodiscard]] bool ok() const { return problem.empty() && failed() == 0 && passed() > 0; }
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+/// Runs a GoogleTest executable with a JSON report in a private temporary folder.
+[[nodiscard]] SuiteRun run_gtest(std::string label, const fs::path& executable,
+                                 std::chrono::seconds timeout, const fs::path& cwd);
+
+/// A CMake build tree (build/student, build/export) of the course at `source`.
+class BuildTree {
+ public:
+  BuildTree(fs::path source, fs::path binary)
+      : source_(std::move(source)), binary_(std::move(binary)) {}
+
+  [[nodiscard]] const fs::path& dir() const { return binary_; }
+  /// True when a previous configure finished (cache and build system present).
+  [[nodiscard]] bool configured() const;
+  [[nodiscard]] ProcessResult configure_preset(const std::string& preset) const;
+  /// `cmake -S source -B binary [-G Ninja] -D...` (the generator only for a fresh tree).
+  [[nodiscard]] ProcessResult configure(const std::vector<std::string>& definitions) const;
+  [[nodiscard]] ProcessResult build(const std::vector<std::string>& targets) const;
+  [[nodiscard]] ProcessResult install(const fs::path& prefix) const;
+
+ private:
+  fs::path source_;
+  fs::path binary_;
+};
+
+}  // namespace tito

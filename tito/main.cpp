@@ -1,0 +1,94 @@
+// tito: the TinyTorch C++ course tool. Command groups live in commands/*.cpp and register
+// themselves (core/context.hpp); main adds the global options to every command, parses, and runs
+// the chosen leaf.
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "core/context.hpp"
+#include "core/tasks.hpp"
+
+namespace {
+
+using tito::Context;
+
+/// --json, --no-color, --root and --data-dir on every command, so they work before or after it.
+void add_global_options(CLI::App& app, tito::GlobalOptions& options) {
+  app.add_flag("--json", options.json, "Machine-readable output: one JSON document on stdout");
+  app.add_flag("--no-color", options.no_color,
+               "No colours (also: the NO_COLOR environment variable)");
+  app.add_option("--root", options.root,
+                 "The course folder (default: the first folder above the working directory holding "
+                 "CMakePresets.json and modules/)");
+  app.add_option("--data-dir", options.data_dir,
+                 "Data sets folder (default: $TINYTORCH_DATA, else <root>/data)");
+  for (CLI::App* sub : app.get_subcommands({})) add_global_options(*sub, options);
+}
+
+/// The deepest subcommand that was parsed: `tito module test 02` -> the `test` app.
+CLI::App* parsed_leaf(CLI::App& app) {
+  CLI::App* leaf = &app;
+  for (bool descended = true; descended;) {
+    descended = false;
+    for (CLI::App* sub : leaf->get_subcommands()) {
+      leaf = sub;
+      descended = true;
+      break;
+    }
+  }
+  return leaf;
+}
+
+int report_error(Context& ctx, const std::exception& e, int status) {
+  const auto* build = dynamic_cast<const tito::BuildError*>(&e);
+  if (ctx.options.json && !ctx.emitted()) {
+    nlohmann::json doc = {{"ok", false}, {"error", e.what()}, {"exit_status", status}};
+    if (build != nullptr) doc["output_tail"] = build->output_tail();
+    ctx.emit(doc);
+  }
+  if (build != nullptr && !build->output_tail().empty()) {
+    fmt::print(stderr, "---- last lines of the output ----\n{}\n----\n", build->output_tail());
+  }
+  ctx.ui().error(e.what());
+  return status;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app("tito: the TinyTorch C++ course tool", "tito");
+  app.set_version_flag("--version", std::string("tito ") + TITO_VERSION);
+  app.require_subcommand(1);
+  tito::Commands commands;
+  for (const auto& group : tito::command_groups()) group.install(app, commands);
+  Context ctx;
+  add_global_options(app, ctx.options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  CLI::App* leaf = parsed_leaf(app);
+  const tito::Action* action = commands.find(leaf);
+  if (action == nullptr) {
+    fmt::print(stderr, "{}", leaf->help());
+    return tito::kExitUsage;
+  }
+  try {
+    return (*action)(ctx);
+  } catch (const tito::UsageError& e) {
+    return report_error(ctx, e, tito::kExitUsage);
+  } catch (const std::exception& e) {
+    return report_error(ctx, e, tito::kExitFailure);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tito: internal error: %s\n", e.what());
+    return tito::kExitFailure;
+  }
+}
