@@ -11,8 +11,9 @@
 namespace tinytorch::optim {
 
 /// Options are set by chained calls: SGDOptions(0.01).momentum(0.9).weight_decay(1e-4).
-/// A negative learning rate, momentum, weight decay or eps, or betas outside [0, 1), throws
-/// std::invalid_argument naming the option.
+/// A negative learning rate, momentum, dampening, weight decay or eps, betas outside [0, 1), or
+/// nesterov without momentum (or with dampening, as in PyTorch) throws std::invalid_argument naming
+/// the option, when the optimizer is constructed.
 class SGDOptions {
  public:
   explicit SGDOptions(double lr) : lr_(lr) {}
@@ -88,6 +89,7 @@ class AdamOptions {
 /// calls update() for each parameter; subclasses write only the update rule.
 class Optimizer {
  public:
+  /// Shares the parameters (handles); an undefined Tensor among them throws std::invalid_argument.
   explicit Optimizer(std::vector<Tensor> parameters);
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;

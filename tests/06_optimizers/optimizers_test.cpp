@@ -312,6 +312,14 @@ TEST(Optimizer, RejectsAGradientOfTheWrongShapeNamingBothShapes) {
   EXPECT_TRUE(contains(message, "[3]") && contains(message, "[2]")) << message;
 }
 
+TEST(Optimizer, RejectsAnUndefinedParameterNamingItsIndex) {
+  // A default-constructed Tensor (say, Linear's bias with bias = false) would crash the first step.
+  const std::string message = invalid_argument_message([] {
+    SGD opt({parameter({1}, {1}), Tensor()}, SGDOptions(0.1));
+  });
+  EXPECT_TRUE(contains(message, "1")) << message;
+}
+
 // ---- options validation --------------------------------------------------------------------
 
 TEST(SGDOptionsValidation, NegativeLearningRateIsRejectedNamingLr) {
