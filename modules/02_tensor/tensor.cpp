@@ -269,9 +269,10 @@ Tensor div(const Tensor&, const Tensor&) {
 // Errors (std::invalid_argument): fewer than 2 dims; a.size(-1) != b.size(-2), e.g.
 // "matmul: shapes [2, 3] and [4, 5] cannot be multiplied (3 != 4)".
 // Start with three loops, out[i][j] = sum_p a[i][p] * b[p][j], then switch to
-// kernels::sgemm (tinytorch/kernels/gemm.hpp), which is ~100x faster: pass a contiguous (n, k)
-// matrix with lda = k (or a transposed view, whose last two dims have strides (1, ld), with
-// trans = true). Loop over the batch entries, offsetting each operand by its batch strides.
+// kernels::sgemm (tinytorch/kernels/gemm.hpp), which is far faster (blocked, SIMD, threads): pass a
+// contiguous (n, k) matrix with lda = k (or a transposed view, whose last two dims have strides (1,
+// ld), with trans = true). Loop over the batch entries, offsetting each operand by its batch
+// strides.
 Tensor matmul(const Tensor&, const Tensor&) {
   throw NotImplemented("02_tensor", "ops::matmul");
 }
