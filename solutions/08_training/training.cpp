@@ -235,21 +235,13 @@ bool EarlyStopping::step(double metric) {
 //   offsets are byte positions inside the data section. As the reference implementation does, we
 //   lay tensors out sorted by name and pad the header so the data starts on an 8-byte boundary.
 
-void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors) {
-  std::map<std::string, Tensor> sorted;
-  for (const auto& [name, t] : tensors) {
-    if (!t.defined()) {
-      throw std::invalid_argument("save_safetensors: tensor '" + name + "' is undefined (file " +
-                                  quoted(path) + ")");
-    }
-    if (!sorted.emplace(name, t).second) {
-      throw std::invalid_argument("save_safetensors: the name '" + name + "' appears twice (file " +
-                                  quoted(path) + ")");
-    }
-  }
-  // ordered_json keeps insertion order: names sorted, fields as in the format's own writer.
+namespace {
+
+// The JSON header for tensors in name order, space-padded to a multiple of 8 bytes. ordered_json
+// keeps insertion order, so the fields come as the format's own writer puts them.
+std::string safetensors_header(const std::map<std::string, Tensor>& sorted) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  std::uint64_t offset = 0;
+  std::uint64_t offset = 0;  // tensors lie one after another in the data section
   for (const auto& [name, t] : sorted) {
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * sizeof(float);
     header[name] = {
@@ -258,17 +250,38 @@ void save_safetensors(const std::filesystem::path& path, const NamedTensors& ten
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
+  return text;
+}
+
+}  // namespace
+
+void save_safetensors(const std::filesystem::path& path, const NamedTensors& tensors) {
+  std::map<std::string, Tensor> sorted;
+  for (const auto& [name, t] : tensors) {
+    if (!t.defined() || name == "__metadata__") {
+      throw std::invalid_argument("save_safetensors: tensor '" + name +
+                                  "' is undefined or has a reserved name (file " + quoted(path) +
+                                  ")");
+    }
+    if (!sorted.emplace(name, t).second) {
+      throw std::invalid_argument("save_safetensors: the name '" + name + "' appears twice (file " +
+                                  quoted(path) + ")");
+    }
+  }
+  const std::string header = safetensors_header(sorted);
 
   // Write next to the target, then rename: a crash mid-write never leaves half a checkpoint.
   std::filesystem::path temp = path;
   temp += ".tmp";
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw std::runtime_error("save_safetensors: cannot open " + quoted(temp) + " for writing");
-    const std::uint64_t n = text.size();
+    if (!out) {
+      throw std::runtime_error("save_safetensors: cannot write " + quoted(path) + " (opening " +
+                               quoted(temp) + " failed: does the folder exist?)");
+    }
+    const std::uint64_t n = header.size();
     out.write(reinterpret_cast<const char*>(&n), sizeof n);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const auto& [name, t] : sorted) {
       const Tensor c = t.contiguous();
       out.write(reinterpret_cast<const char*>(c.data_ptr()),
