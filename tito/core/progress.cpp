@@ -121,12 +121,11 @@ json checkpoint_to_json(const CheckpointResult& c) {
 Progress from_json(const json& doc) {
   check_shape(doc);
   Progress p;
-  for (const auto& [dir, value] : doc.value("modules", json::object()).items()) {
-    p.modules[dir] = module_from_json(dir, value);
-  }
-  for (const auto& [id, value] : doc.value("checkpoints", json::object()).items()) {
-    p.checkpoints[id] = checkpoint_from_json(value);
-  }
+  // Named copies: iterating items() of a temporary would dangle.
+  const json modules = doc.value("modules", json::object());
+  const json checkpoints = doc.value("checkpoints", json::object());
+  for (const auto& [dir, value] : modules.items()) p.modules[dir] = module_from_json(dir, value);
+  for (const auto& [id, value] : checkpoints.items()) p.checkpoints[id] = checkpoint_from_json(value);
   for (const auto& [key, value] : doc.items()) {
     if (key != "schema_version" && key != "modules" && key != "checkpoints") p.other[key] = value;
   }

@@ -1,0 +1,189 @@
+// A student's path through module 01, on a real build of a temporary copy of the course: failing
+// tests, a refused completion, completion with a working setup.cpp, the export package and the
+// checkpoint, and a crashing suite. Kept to one test because each build costs minutes on 2 cores.
+#include <gtest/gtest.h>
+
+#include "tito_support.hpp"
+
+namespace tito_test {
+namespace {
+
+using nlohmann::json;
+
+// A probe suite with one test that passes against anything and one that needs setup.cpp: its names
+// and messages must come back from tito exactly as GoogleTest reported them.
+constexpr const char* kProbeTest = R"(#include <gtest/gtest.h>
+#include "tinytorch/setup.hpp"
+TEST(TitoProbe, AlwaysPasses) { EXPECT_EQ(2, 1 + 1); }
+TEST(TitoProbe, CompilerVersionIsNamed) { EXPECT_FALSE(tinytorch::setup::compiler_version().empty()); }
+)";
+
+constexpr const char* kCrashTest = R"(#include <gtest/gtest.h>
+#include <csignal>
+TEST(TitoCrash, RaisesSegv) { std::raise(SIGSEGV); }
+)";
+
+// Used only while solutions/01_setup/setup.cpp is still a stub: a straightforward module 01.
+constexpr const char* kWorkingSetup = R"(#include "tinytorch/setup.hpp"
+#include <string>
+#include <thread>
+#include "tinytorch/kernels/gemm.hpp"
+namespace tinytorch::setup {
+std::string compiler_version() {
+#if defined(__clang__)
+  return "Clang " + std::to_string(__clang_major__) + "." + std::to_string(__clang_minor__) + "." +
+         std::to_string(__clang_patchlevel__);
+#else
+  return "GCC " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+         std::to_string(__GNUC_PATCHLEVEL__);
+#endif
+}
+long cxx_standard() { return __cplusplus; }
+int hardware_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+SystemInfo system_info() {
+#ifdef NDEBUG
+  const char* type = "Release";
+#else
+  const char* type = "Debug";
+#endif
+  return {compiler_version(), cxx_standard(), type, hardware_threads(), kernels::blas_info()};
+}
+std::string format_system_info(const SystemInfo& i) {
+  return "compiler: " + i.compiler + "\nc++ standard: " + std::to_string(i.cxx_standard) +
+         "\nbuild type: " + i.build_type + "\nhardware threads: " +
+         std::to_string(i.hardware_threads) + "\nblas: " + i.blas + "\n";
+}
+std::vector<std::string> environment_problems(const SystemInfo& i) {
+  std::vector<std::string> problems;
+  if (i.cxx_standard < 202002L) problems.push_back("C++20 or newer is required.");
+  if (i.hardware_threads < 1) problems.push_back("At least one hardware thread is required.");
+  if (i.blas.empty()) problems.push_back("No BLAS library is named.");
+  return problems;
+}
+}  // namespace tinytorch::setup
+)";
+
+const json* find_test(const json& report, const std::string& suite, const std::string& name) {
+  for (const auto& s : report["suites"]) {
+    for (const auto& t : s["tests"]) {
+      if (t["suite"] == suite && t["name"] == name) return &t;
+    }
+  }
+  return nullptr;
+}
+
+/// tito's counts for a suite must be GoogleTest's own, from running the executable directly.
+void expect_counts_match_a_direct_run(const TempCourse& course, const json& suite) {
+  const TempDir dir;
+  const fs::path report = dir.path() / "r.json";
+  (void)run(course.root(),
+            {suite["executable"].get<std::string>(), "--gtest_output=json:" + report.string()});
+  const json direct = json::parse(read_file(report));
+  EXPECT_EQ(suite["total"], direct["tests"]);
+  EXPECT_EQ(suite["failed"], direct["failures"]);
+  EXPECT_EQ(suite["passed"].get<int>() + suite["failed"].get<int>() + suite["skipped"].get<int>(),
+            suite["total"].get<int>());
+}
+
+void put_working_setup(const TempCourse& course) {
+  const fs::path solution = course.root() / "solutions" / "01_setup" / "setup.cpp";
+  const std::string text = read_file(solution);
+  const bool real = !text.empty() && text.find("NotImplemented(") == std::string::npos;
+  write_file(course.root() / "modules" / "01_setup" / "setup.cpp", real ? text : kWorkingSetup);
+}
+
+TEST(Journey, Module01FromFailingTestsToCompletion) {
+  const TempCourse course;
+  write_file(course.root() / "modules" / "01_setup" / "tests" / "tito_probe_test.cpp", kProbeTest);
+  ASSERT_EQ(tito(course.root(), {"module", "start", "01"}).status, 0);
+
+  {
+    SCOPED_TRACE("module test 01 against the stub: real failures, real counts");
+    const Output r = tito(course.root(), {"module", "test", "01", "--json"});
+    EXPECT_EQ(r.status, 1) << r.err;
+    const json doc = r.json();
+    ASSERT_TRUE(doc.contains("suites")) << doc.dump(2) << r.err;
+    EXPECT_EQ(doc["ok"], false);
+    EXPECT_GE(doc["failed"].get<int>(), 1);
+    EXPECT_GE(doc["passed"].get<int>(), 1);
+    const json* pass = find_test(doc, "TitoProbe", "AlwaysPasses");
+    const json* fail = find_test(doc, "TitoProbe", "CompilerVersionIsNamed");
+    ASSERT_TRUE(pass != nullptr && fail != nullptr) << doc.dump(2);
+    EXPECT_EQ((*pass)["status"], "passed");
+    EXPECT_EQ((*fail)["status"], "failed");
+    ASSERT_FALSE((*fail)["failures"].empty());
+    EXPECT_NE((*fail)["failures"][0].get<std::string>().find("not implemented"), std::string::npos);
+    for (const auto& suite : doc["suites"]) expect_counts_match_a_direct_run(course, suite);
+  }
+  {
+    SCOPED_TRACE("complete 01 against the stub is refused and records nothing");
+    const Output r = tito(course.root(), {"module", "complete", "01"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("FAIL"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("TitoProbe.CompilerVersionIsNamed"), std::string::npos) << r.out;
+    const json status = tito(course.root(), {"module", "status", "--json"}).json();
+    EXPECT_EQ(status["completed"], 0);
+    EXPECT_EQ(status["modules"][0]["state"], "started");
+    EXPECT_EQ(status["modules"][1]["state"], "locked");
+  }
+  put_working_setup(course);
+  {
+    SCOPED_TRACE("complete 01 with a working setup.cpp");
+    const Output r = tito(course.root(), {"module", "complete", "01", "--json"});
+    ASSERT_EQ(r.status, 0) << r.out << r.err;
+    const json doc = r.json();
+    EXPECT_EQ(doc["completed"], true);
+    EXPECT_EQ(doc["tests"]["failed"], 0);
+    EXPECT_NE(doc["next"].get<std::string>().find("tito module start 02"), std::string::npos);
+    EXPECT_TRUE(fs::exists(course.root() / ".tito" / "install" / "lib" / "cmake" / "TinyTorch" /
+                           "TinyTorchConfig.cmake"));
+    const json progress = json::parse(read_file(course.progress_file()));
+    EXPECT_EQ(progress["modules"]["01_setup"]["state"], "completed");
+    EXPECT_EQ(progress["modules"]["01_setup"]["exported"], true);
+    EXPECT_FALSE(progress["modules"]["01_setup"]["completed_at"].get<std::string>().empty());
+    if (fs::exists(course.root() / "checkpoints" / "environment_test.cpp")) {
+      EXPECT_EQ(progress["checkpoints"]["environment"]["passed"], true) << progress.dump(2);
+      EXPECT_GE(progress["checkpoints"]["environment"]["tests_total"].get<int>(), 1);
+      const json checkpoints = tito(course.root(), {"checkpoint", "status", "--json"}).json();
+      EXPECT_EQ(checkpoints["achieved"], 1);
+      const json timeline = tito(course.root(), {"checkpoint", "timeline", "--json"}).json();
+      ASSERT_EQ(timeline["timeline"].size(), 1u);
+      EXPECT_EQ(timeline["timeline"][0]["id"], "environment");
+    }
+    const json status = tito(course.root(), {"module", "status", "--json"}).json();
+    EXPECT_EQ(status["completed"], 1);
+    EXPECT_EQ(status["modules"][0]["state"], "completed");
+    EXPECT_EQ(status["modules"][1]["state"], "available");
+    EXPECT_EQ(tito(course.root(), {"module", "start", "02"}).status, 0);
+  }
+  {
+    SCOPED_TRACE("a suite that crashes is reported with its signal and fails the run");
+    write_file(course.root() / "tests" / "01_setup" / "tito_crash_test.cpp", kCrashTest);
+    const Output r = tito(course.root(), {"module", "test", "01", "--json"});
+    EXPECT_EQ(r.status, 1);
+    const json doc = r.json();
+    bool crashed = false;
+    for (const auto& suite : doc["suites"]) {
+      if (suite["label"] != "hidden") continue;
+      crashed = suite["problem"].is_string() &&
+                suite["problem"].get<std::string>().find("SIGSEGV") != std::string::npos;
+      EXPECT_GE(suite["failed"].get<int>(), 1);
+    }
+    EXPECT_TRUE(crashed) << doc.dump(2);
+  }
+}
+
+TEST(Journey, ABuildErrorShowsTheCompilerOutputAndFails) {
+  const TempCourse course;
+  write_file(course.root() / "modules" / "01_setup" / "setup.cpp", "this is not C++;\n");
+  const Output r = tito(course.root(), {"module", "test", "01"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("setup.cpp"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tito_test
