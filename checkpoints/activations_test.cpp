@@ -30,19 +30,15 @@ Tensor two_layers(const Tensor& x, bool with_relu) {
   return h.matmul(tensor({{1}, {-2}}));
 }
 
-TEST(ActivationsCheckpoint, AReluBetweenTwoLayersSolvesXor) {
-  // pre-activations (0, -1), (1, 0), (1, 0), (2, 1); after ReLU (0, 0), (1, 0), (1, 0), (2, 1);
-  // y = h1 - 2 h2 = 0, 1, 1, 0: exactly XOR.
+TEST(ActivationsCheckpoint, AReluBetweenTwoLayersSolvesXorWhereTheLinearStackCannot) {
+  // With ReLU: pre-activations (0, -1), (1, 0), (1, 0), (2, 1); after ReLU (0, 0), (1, 0), (1, 0),
+  // (2, 1); y = h1 - 2 h2 = 0, 1, 1, 0: exactly XOR.
   const Tensor y = two_layers(xor_inputs(), /*with_relu=*/true);
   EXPECT_EQ(y.shape(), (Shape{4, 1}));
   EXPECT_EQ(y.to_vector(), (Values{0, 1, 1, 0}));
-}
-
-TEST(ActivationsCheckpoint, WithoutTheNonlinearityTheSameLayersCollapseToALinearMap) {
-  // Without ReLU, y = (x1 + x2) - 2 (x1 + x2 - 1) = 2 - (x1 + x2): 2, 1, 1, 0, a linear function
-  // of x1 + x2, which gets (0, 0) wrong. The ReLU is what made the difference.
-  const Tensor y = two_layers(xor_inputs(), /*with_relu=*/false);
-  EXPECT_EQ(y.to_vector(), (Values{2, 1, 1, 0}));
+  // Without it, y = (x1 + x2) - 2 (x1 + x2 - 1) = 2 - (x1 + x2): 2, 1, 1, 0, a linear function of
+  // x1 + x2 that gets (0, 0) wrong. The nonlinearity is what made the difference.
+  EXPECT_EQ(two_layers(xor_inputs(), /*with_relu=*/false).to_vector(), (Values{2, 1, 1, 0}));
 }
 
 TEST(ActivationsCheckpoint, ExtremeClassScoresBecomeProbabilities) {
