@@ -33,7 +33,8 @@ struct Node {
   virtual ~Node() = default;
 
   /// dL/d(inputs[i]) for each input, in order, given dL/d(output). Return an undefined Tensor for
-  /// an input that gets no gradient. Each gradient has exactly the shape of its input.
+  /// an input that gets no gradient (one whose requires_grad() is false, or a loss's targets).
+  /// Each gradient has exactly the shape of its input.
   [[nodiscard]] virtual std::vector<Tensor> backward(const Tensor& grad_output) = 0;
   [[nodiscard]] virtual std::string name() const = 0;
 
@@ -84,13 +85,13 @@ class NoGradGuard {
 /// view of another tensor's storage). Leaves that do not require grad get nothing. A root that does
 /// not require grad (no graph to walk) throws std::runtime_error. Unless retain_graph, marks every
 /// visited node released and clears its inputs; a second backward through a released node throws
-/// std::logic_error.
+/// std::logic_error whose message says that retain_graph = true keeps the graph.
 void backward(const Tensor& root, const Tensor& grad_output = Tensor(), bool retain_graph = false);
 
 struct GradcheckResult {
   bool ok = false;
   double max_abs_error = 0.0;  // the worst |analytic - numeric| over every input element
-  std::string message;         // which input and element failed, with both values
+  std::string message;  // the first failure: "input 1 element [0, 2]: analytic ..., numeric ..."
 };
 
 /// Compares the analytic gradient of sum(f(inputs)) (by backward) with central finite differences
