@@ -238,7 +238,7 @@ TEST(System, DoctorVerifiesDataSetsAgainstSha256Sums) {
   write_file(data.path() / "SHA256SUMS",
              abc + "  good/a.bin\n" + abc + "  bad/b.bin\n" + abc + "  gone/c.bin\n");
   const Output r = tito(course.root(), {"system", "doctor", "--json"},
-                     {"TINYTORCH_DATA=" + data.path().string()});
+                        {"TINYTORCH_DATA=" + data.path().string()});
   const json doc = r.json();
   std::map<std::string, std::string> status;
   for (const auto& c : doc["checks"]) status[c["name"]] = c["status"];

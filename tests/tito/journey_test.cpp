@@ -23,6 +23,12 @@ constexpr const char* kCrashTest = R"(#include <gtest/gtest.h>
 TEST(TitoCrash, RaisesSegv) { std::raise(SIGSEGV); }
 )";
 
+constexpr const char* kHangTest = R"(#include <gtest/gtest.h>
+#include <chrono>
+#include <thread>
+TEST(TitoHang, NeverReturns) { for (;;) std::this_thread::sleep_for(std::chrono::seconds(1)); }
+)";
+
 // Used only while solutions/01_setup/setup.cpp is still a stub: a straightforward module 01.
 constexpr const char* kWorkingSetup = R"(#include "tinytorch/setup.hpp"
 #include <string>
@@ -173,6 +179,21 @@ TEST(Journey, Module01FromFailingTestsToCompletion) {
       EXPECT_GE(suite["failed"].get<int>(), 1);
     }
     EXPECT_TRUE(crashed) << doc.dump(2);
+  }
+  {
+    SCOPED_TRACE("a suite that hangs is killed at --timeout and fails the run");
+    write_file(course.root() / "tests" / "01_setup" / "tito_crash_test.cpp", kHangTest);
+    const Output r = tito(course.root(), {"module", "test", "01", "--timeout", "3", "--json"});
+    EXPECT_EQ(r.status, 1);
+    const json doc = r.json();
+    bool timed_out = false;
+    for (const auto& suite : doc["suites"]) {
+      if (suite["label"] == "hidden" && suite["problem"].is_string()) {
+        timed_out = suite["problem"].get<std::string>().find("timed out") != std::string::npos;
+        EXPECT_LT(suite["seconds"].get<double>(), 60.0);
+      }
+    }
+    EXPECT_TRUE(timed_out) << doc.dump(2);
   }
 }
 

@@ -81,7 +81,7 @@ nlohmann::json Output::json() const {
 }
 
 Output run(const fs::path& cwd, const std::vector<std::string>& argv,
-        const std::vector<std::string>& env) {
+           const std::vector<std::string>& env) {
   const TempDir capture;
   const fs::path out = capture.path() / "out";
   const fs::path err = capture.path() / "err";
@@ -115,7 +115,7 @@ Output run(const fs::path& cwd, const std::vector<std::string>& argv,
 }
 
 Output tito(const fs::path& cwd, const std::vector<std::string>& args,
-         const std::vector<std::string>& env) {
+            const std::vector<std::string>& env) {
   std::vector<std::string> argv = {TITO_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(cwd, argv, env);

@@ -46,10 +46,10 @@ struct Output {
 
 /// Runs the real tito binary with `args` in `cwd`; `env` is "NAME=value" pairs added to ours.
 [[nodiscard]] Output tito(const fs::path& cwd, const std::vector<std::string>& args,
-                       const std::vector<std::string>& env = {});
+                          const std::vector<std::string>& env = {});
 /// Runs a program (not through a shell) and returns its status and output.
 [[nodiscard]] Output run(const fs::path& cwd, const std::vector<std::string>& argv,
-                      const std::vector<std::string>& env = {});
+                         const std::vector<std::string>& env = {});
 
 [[nodiscard]] std::string read_file(const fs::path& file);
 void write_file(const fs::path& file, const std::string& content);

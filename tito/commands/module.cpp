@@ -126,10 +126,10 @@ void require_unlocked(const ModuleInfo& m, const Progress& progress) {
                               m.dir, fmt::join(missing, ", "), fmt::join(steps, "; ")));
 }
 
-std::vector<std::string> student_files(const Course& course, const ModuleInfo& m) {
+/// The student's files, relative to the course root.
+std::vector<std::string> student_files(const ModuleInfo& m) {
   std::vector<std::string> files;
   for (const auto& f : m.files) files.push_back(("modules" / fs::path(m.dir) / f).string());
-  (void)course;
   return files;
 }
 
@@ -183,7 +183,7 @@ std::optional<std::string> pristine_stub(const Course& course, const ModuleInfo&
 
 json module_paths(const Course& course, const ModuleInfo& m) {
   return {{"lesson", ("modules" / fs::path(m.dir) / "README.md").string()},
-          {"files", student_files(course, m)},
+          {"files", student_files(m)},
           {"root", course.root().string()}};
 }
 
@@ -218,7 +218,7 @@ int start(Context& ctx, const std::string& arg) {
     ui.line(ui.paint(fmt::format("Started module {}: {}", m.dir, m.title), Tone::ok));
   }
   ui.line(fmt::format("  lesson:     modules/{}/README.md", m.dir));
-  ui.line(fmt::format("  your files: {}", fmt::join(student_files(course, m), ", ")));
+  ui.line(fmt::format("  your files: {}", fmt::join(student_files(m), ", ")));
   ui.line(fmt::format("  when ready: tito module test {}", m.number_text()));
   return kExitOk;
 }
@@ -360,7 +360,7 @@ int reset(Context& ctx, const std::string& arg) {
   return kExitOk;
 }
 
-/// Adds a leaf taking one module argument (and --timeout when `timeout` is given).
+/// Adds a leaf taking one module argument.
 CLI::App* module_leaf(CLI::App& parent, const char* name, const char* help,
                       const std::shared_ptr<std::string>& arg) {
   CLI::App* leaf = parent.add_subcommand(name, help);

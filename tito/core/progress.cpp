@@ -125,7 +125,8 @@ Progress from_json(const json& doc) {
   const json modules = doc.value("modules", json::object());
   const json checkpoints = doc.value("checkpoints", json::object());
   for (const auto& [dir, value] : modules.items()) p.modules[dir] = module_from_json(dir, value);
-  for (const auto& [id, value] : checkpoints.items()) p.checkpoints[id] = checkpoint_from_json(value);
+  for (const auto& [id, value] : checkpoints.items())
+    p.checkpoints[id] = checkpoint_from_json(value);
   for (const auto& [key, value] : doc.items()) {
     if (key != "schema_version" && key != "modules" && key != "checkpoints") p.other[key] = value;
   }

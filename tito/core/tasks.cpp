@@ -157,7 +157,8 @@ TestReport test_module(Context& ctx, const ModuleInfo& module, std::chrono::seco
 static void print_suite(const Ui& ui, const SuiteRun& run) {
   const Tone tone = run.ok() ? Tone::ok : Tone::fail;
   ui.line(fmt::format(
-      "{}  {}/{} passed{}  ({:.2f} s)", ui.paint(run.label, Tone::bold), run.passed(), run.total(),
+      "{}  {}/{} passed{}  ({:.2f} s)", ui.paint(fmt::format("{:<8}", run.label), Tone::bold),
+      run.passed(), run.total(),
       run.skipped() > 0 ? fmt::format(", {} skipped", run.skipped()) : "", run.process.seconds));
   for (const auto& t : run.tests) {
     if (t.status != "failed") continue;
