@@ -141,7 +141,7 @@ class RandomCrop : public Transform {
 };
 
 /// Mirrors the last dimension (W of (C, H, W)) with probability p: draws exactly one
-/// generator.uniform() u per sample and flips when u < p, else copies. p outside [0, 1]:
+/// generator.uniform() u per sample and flips when double(u) < p, else copies. p outside [0, 1]:
 /// std::invalid_argument at construction; a 0-d input: std::invalid_argument.
 class RandomHorizontalFlip : public Transform {
  public:

@@ -169,9 +169,10 @@ void copy_labels(const fs::path& path, const std::uint8_t* labels, std::int64_t 
   }
 }
 
-// byte / 255 -> [0, 1]; one tight loop over contiguous memory.
+// byte / 255 -> [0, 1] (divided, not multiplied by 1/255, so 51 gives exactly 0.2f); one tight
+// loop over contiguous memory.
 void scale_pixels(const std::uint8_t* bytes, std::size_t n, float* out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(bytes[i]) * (1.0f / 255.0f);
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(bytes[i]) / 255.0f;
 }
 
 }  // namespace
