@@ -28,7 +28,20 @@ def mnist_mlp():
                          nn.Linear(64, 10)), (784,), 10
 
 
-NETS = {"mnist_mlp": mnist_mlp}
+def mnist_lenet():
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(16 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)), (1, 28, 28), 10
+
+
+def cifar10_cnn():
+    return nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(64 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 10)), (3, 32, 32), 10
+
+
+NETS = {"mnist_mlp": mnist_mlp, "mnist_lenet": mnist_lenet, "cifar10_cnn": cifar10_cnn}
 
 
 def measure(name, batch, steps, repeats):

@@ -19,6 +19,7 @@
 #include "tinytorch/layers.hpp"
 #include "tinytorch/losses.hpp"
 #include "tinytorch/optimizers.hpp"
+#include "tinytorch/spatial.hpp"
 
 using namespace tinytorch;  // NOLINT(google-build-using-namespace)
 
@@ -40,6 +41,25 @@ std::map<std::string, Net> nets() {
                                                   nn::Linear(64, 10));
         },
         {784},
+        10}},
+      {"mnist_lenet",
+       {[] {
+          return std::make_shared<nn::Sequential>(
+              nn::Conv2d(1, 8, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(8, 16, 3, 1, 1),
+              nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(16 * 7 * 7, 128), nn::ReLU(),
+              nn::Linear(128, 10));
+        },
+        {1, 28, 28},
+        10}},
+      {"cifar10_cnn",
+       {[] {
+          return std::make_shared<nn::Sequential>(
+              nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::Conv2d(32, 32, 3, 1, 1), nn::ReLU(),
+              nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(),
+              nn::Conv2d(64, 64, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
+              nn::Linear(64 * 8 * 8, 256), nn::ReLU(), nn::Linear(256, 10));
+        },
+        {3, 32, 32},
         10}},
   };
 }
