@@ -223,6 +223,8 @@ std::int64_t DataLoader::num_batches() const {
 void DataLoader::reset() {
   // TODO: Start pass next_epoch_ (steps 1-2 in the header), then epoch_ = next_epoch_++,
   //   position_ = 0.
+  //   - Reseed the pass's generator with generator_.manual_seed(epoch_seed(options_.seed, epoch)),
+  //     and draw the shuffle from it; load_batch keeps drawing from it for the transforms.
   //   - Without prefetch, that is all.
   //   - With prefetch, the worker may be assembling a batch of the old pass right now, reading
   //     order_ and generator_. Take the mutex and wait on cv_ until !busy_ before touching them;
