@@ -2,6 +2,7 @@
 // milestones are the entries of milestones/milestones.json; each is a program under milestones/
 // that trains, computes its gate itself and writes .tito/milestones/<id>.json.
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,12 +149,12 @@ int list(Context& ctx) {
   Table table({"id", "year", "title", "gate", "ready", "last run"});
   for (const auto& d : docs) {
     const bool ready = d["missing_modules"].empty();
-    table.add_row({Cell(d["id"].get<std::string>(), Tone::bold),
-                   std::to_string(d["year"].get<int>()), d["title"].get<std::string>(),
-                   d["gate"].get<std::string>(),
-                   Cell(ready ? "yes" : fmt::format("needs {}", d["missing_modules"].size()),
-                        ready ? Tone::ok : Tone::dim),
-                   last_run_text(d["last_run"])});
+    table.add_row(
+        {Cell(d["id"].get<std::string>(), Tone::bold), std::to_string(d["year"].get<int>()),
+         d["title"].get<std::string>(), d["gate"].get<std::string>(),
+         Cell(ready ? "yes" : fmt::format("needs {} modules", d["missing_modules"].size()),
+              ready ? Tone::ok : Tone::dim),
+         last_run_text(d["last_run"])});
   }
   table.print(ui);
   ui.line();
@@ -210,6 +211,7 @@ int run_in_terminal(const std::vector<std::string>& argv, const fs::path& cwd) {
   sigaddset(&defaults, SIGINT);
   posix_spawnattr_setsigdefault(&attributes, &defaults);  // the child gets Ctrl-C back
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+  std::fflush(nullptr);  // our own lines first, then the program's
   pid_t pid = 0;
   const int error = posix_spawn(&pid, args[0], &actions, &attributes, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
