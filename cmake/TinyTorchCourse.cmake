@@ -71,32 +71,33 @@ macro(tinytorch_discover_modules)
   endif()
 endmacro()
 
-# The one library. Headers are the contract: each module's headers are reachable as <tinytorch/NAME.hpp>
-# through forwarding headers, so compiler messages still name the file in modules/.
-function(tinytorch_add_library)
-  set(include_dir "${CMAKE_BINARY_DIR}/include/tinytorch")
-  file(GLOB framework_sources CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/core/*.cpp" "${CMAKE_SOURCE_DIR}/kernels/*.cpp")
-  set(sources ${framework_sources})
-  set(manifest "{\n  \"student_dir\": \"${TINYTORCH_SUBMISSION_DIR}\",\n  \"modules\": {")
-  set(sep "")
-  foreach(dir IN LISTS TINYTORCH_MODULES)
-    foreach(header IN LISTS TT_${dir}_HEADERS)
-      file(CONFIGURE OUTPUT "${include_dir}/${header}"
-           CONTENT "// Generated: the contract lives in modules/${dir}/${header}.\n#include \"${CMAKE_SOURCE_DIR}/modules/${dir}/${header}\"\n")
-    endforeach()
-    foreach(file IN LISTS TT_${dir}_FRAMEWORK)
-      list(APPEND sources "${CMAKE_SOURCE_DIR}/modules/${dir}/${file}")
-    endforeach()
-    if(dir IN_LIST TINYTORCH_STUDENT_SET)
-      set(origin student)
+# Compile settings shared by every object library of the framework and the modules.
+function(_tt_library_settings target)
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_BINARY_DIR}/include>
+    $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/core/include>
+    $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/kernels/include>
+    $<INSTALL_INTERFACE:include>)
+  target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE tinytorch_openblas ZLIB::ZLIB nlohmann_json::nlohmann_json)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+  if(TINYTORCH_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+endfunction()
+
+# The objects of one module's student files from one origin (stub | solution | student), compiled
+# once and shared by every library variant that needs them. Returns the target name in `out`.
+function(_tt_module_objects out dir origin)
+  set(target tt_${dir}_${origin})
+  if(NOT TARGET ${target})
+    if(origin STREQUAL "student")
       set(root "${TINYTORCH_SUBMISSION_DIR}/${dir}")
-    elseif(EXISTS "${CMAKE_SOURCE_DIR}/solutions/${dir}")
-      set(origin solution)
+    elseif(origin STREQUAL "solution")
       set(root "${CMAKE_SOURCE_DIR}/solutions/${dir}")
     else()
-      set(origin stub)   # a student release has no solutions/: the stubs stand in
       set(root "${CMAKE_SOURCE_DIR}/modules/${dir}")
     endif()
+    set(sources "")
     foreach(file IN LISTS TT_${dir}_FILES)
       if(NOT EXISTS "${root}/${file}")
         if(origin STREQUAL "student")
@@ -107,45 +108,151 @@ function(tinytorch_add_library)
       endif()
       list(APPEND sources "${root}/${file}")
     endforeach()
-    string(APPEND manifest "${sep}\n    \"${dir}\": {\"origin\": \"${origin}\", \"dir\": \"${root}\"}")
-    set(sep ",")
-    set_property(GLOBAL PROPERTY TT_${dir}_ORIGIN ${origin})
-  endforeach()
-  string(APPEND manifest "\n  }\n}\n")
-  file(CONFIGURE OUTPUT "${CMAKE_BINARY_DIR}/tinytorch_sources.json" CONTENT "${manifest}")
+    add_library(${target} OBJECT ${sources})
+    _tt_library_settings(${target})
+  endif()
+  set(${out} ${target} PARENT_SCOPE)
+endfunction()
 
-  add_library(tinytorch STATIC ${sources})
-  add_library(TinyTorch::tinytorch ALIAS tinytorch)
-  target_include_directories(tinytorch PUBLIC
+# The origin of a module's files when the student set is `student_set`: the student's files,
+# else the solution, else (a student release has no solutions/) the stub.
+function(_tt_origin out dir student_set)
+  if(dir IN_LIST student_set)
+    if(TINYTORCH_SUBMISSION_DIR STREQUAL "${CMAKE_SOURCE_DIR}/modules")
+      set(${out} stub PARENT_SCOPE)  # the course's own modules/ folder holds the student's files
+    else()
+      set(${out} student PARENT_SCOPE)
+    endif()
+  elseif(EXISTS "${CMAKE_SOURCE_DIR}/solutions/${dir}")
+    set(${out} solution PARENT_SCOPE)
+  else()
+    set(${out} stub PARENT_SCOPE)
+  endif()
+endfunction()
+
+# A static library: the framework objects plus, per module, the objects of its origin under
+# `student_set`. `tinytorch` is one such variant; the stub checks link others.
+function(_tt_library_variant target student_set)
+  set(objects $<TARGET_OBJECTS:tt_framework>)
+  foreach(dir IN LISTS TINYTORCH_MODULES)
+    _tt_origin(origin ${dir} "${student_set}")
+    _tt_module_objects(module_target ${dir} ${origin})
+    list(APPEND objects $<TARGET_OBJECTS:${module_target}>)
+  endforeach()
+  add_library(${target} STATIC ${objects})
+  target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${CMAKE_BINARY_DIR}/include>
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/core/include>
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/kernels/include>
     $<INSTALL_INTERFACE:include>)
-  target_link_libraries(tinytorch PUBLIC Threads::Threads PRIVATE tinytorch_openblas ZLIB::ZLIB nlohmann_json::nlohmann_json)
-  target_compile_options(tinytorch PRIVATE -Wall -Wextra)
-  if(TINYTORCH_NATIVE)
-    target_compile_options(tinytorch PRIVATE -march=native)
-  endif()
+  target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE tinytorch_openblas ZLIB::ZLIB)
+endfunction()
+
+# The one library. Headers are the contract: each module's headers are reachable as <tinytorch/NAME.hpp>
+# through forwarding headers, so compiler messages still name the file in modules/.
+function(tinytorch_add_library)
+  set(include_dir "${CMAKE_BINARY_DIR}/include/tinytorch")
+  file(GLOB framework_sources CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/core/*.cpp" "${CMAKE_SOURCE_DIR}/kernels/*.cpp")
+  set(manifest "{\n  \"student_dir\": \"${TINYTORCH_SUBMISSION_DIR}\",\n  \"modules\": {")
+  set(sep "")
+  foreach(dir IN LISTS TINYTORCH_MODULES)
+    foreach(header IN LISTS TT_${dir}_HEADERS)
+      file(CONFIGURE OUTPUT "${include_dir}/${header}"
+           CONTENT "// Generated: the contract lives in modules/${dir}/${header}.\n#include \"${CMAKE_SOURCE_DIR}/modules/${dir}/${header}\"\n")
+    endforeach()
+    foreach(file IN LISTS TT_${dir}_FRAMEWORK)
+      list(APPEND framework_sources "${CMAKE_SOURCE_DIR}/modules/${dir}/${file}")
+    endforeach()
+    _tt_origin(origin ${dir} "${TINYTORCH_STUDENT_SET}")
+    if(origin STREQUAL "solution")
+      set(root "${CMAKE_SOURCE_DIR}/solutions/${dir}")
+    elseif(origin STREQUAL "student" OR dir IN_LIST TINYTORCH_STUDENT_SET)
+      set(origin student)
+      set(root "${TINYTORCH_SUBMISSION_DIR}/${dir}")
+    else()
+      set(root "${CMAKE_SOURCE_DIR}/modules/${dir}")
+    endif()
+    string(APPEND manifest "${sep}\n    \"${dir}\": {\"origin\": \"${origin}\", \"dir\": \"${root}\"}")
+    set(sep ",")
+  endforeach()
+  string(APPEND manifest "\n  }\n}\n")
+  file(CONFIGURE OUTPUT "${CMAKE_BINARY_DIR}/tinytorch_sources.json" CONTENT "${manifest}")
+
+  add_library(tt_framework OBJECT ${framework_sources})
+  _tt_library_settings(tt_framework)
+  _tt_library_variant(tinytorch "${TINYTORCH_STUDENT_SET}")
+  add_library(TinyTorch::tinytorch ALIAS tinytorch)
 endfunction()
 
 # One executable per suite; every test registered individually with ctest.
 #   visible: modules/NN_name/tests/*.cpp  labels visible;module-NN
 #   hidden:  tests/NN_name/*.cpp          labels hidden;module-NN   (grading only, never shipped)
+# The test sources are compiled once (an object library, at -O1: the work is in the -O3 library) and
+# linked into every executable that needs them.
 function(tinytorch_add_suite target kind dir)
   file(GLOB test_sources CONFIGURE_DEPENDS ${ARGN})
   if(NOT test_sources)
     return()
   endif()
-  add_executable(${target} ${test_sources})
-  target_link_libraries(${target} PRIVATE tinytorch GTest::gtest GTest::gtest_main)
-  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+  add_library(${target}_objects OBJECT ${test_sources})
+  target_link_libraries(${target}_objects PRIVATE tinytorch GTest::gtest)
+  target_compile_options(${target}_objects PRIVATE -O1)
+  # Hidden suites use the grading main (grading/grading_main.cpp): gtest_main when run by hand or
+  # ctest, plus the result channel `tito grade` reads. A student release has neither.
+  if(kind STREQUAL "hidden" AND TARGET tinytorch_grading_main)
+    set(main tinytorch_grading_main)
+  else()
+    set(main GTest::gtest_main)
+  endif()
+  _tt_suite_executable(${target} ${target}_objects tinytorch ${main})
   gtest_discover_tests(${target}
     TEST_PREFIX "${kind}.${dir}."
     DISCOVERY_MODE PRE_TEST
     PROPERTIES LABELS "${kind};LABELS;module-${TT_${dir}_NUMBER}" TIMEOUT 120)  # LABELS repeated: a ;-list would be split (CMake #17812)
+  if(kind STREQUAL "hidden" AND TINYTORCH_STUB_CHECKS)
+    _tt_add_stub_checks(${target} ${dir} ${main})
+  endif()
+endfunction()
+
+function(_tt_suite_executable target objects library main)
+  add_executable(${target} $<TARGET_OBJECTS:${objects}>)
+  target_link_libraries(${target} PRIVATE ${library} GTest::gtest ${main})
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+endfunction()
+
+# The grading suites are themselves tested: module dir's hidden suite linked against a library in
+# which only that module comes from its stubs (every other module from the solutions, as `tito
+# grade` isolates a module), and against the all-stubs library (the `student` preset): every test
+# must fail in both. ctest label `stubcheck`.
+function(_tt_add_stub_checks target dir main)
+  if(NOT TARGET tinytorch_all_stubs)
+    _tt_library_variant(tinytorch_all_stubs "${TINYTORCH_MODULES}")
+  endif()
+  _tt_library_variant(tinytorch_stubbed_${dir} "${dir}")
+  _tt_suite_executable(${target}_on_stubs ${target}_objects tinytorch_stubbed_${dir} ${main})
+  _tt_suite_executable(${target}_on_all_stubs ${target}_objects tinytorch_all_stubs ${main})
+  foreach(variant IN ITEMS on_stubs on_all_stubs)
+    add_test(NAME stubcheck.${dir}.${variant}
+             COMMAND tinytorch_expect_all_fail $<TARGET_FILE:${target}_${variant}>)
+    set_tests_properties(stubcheck.${dir}.${variant} PROPERTIES
+      LABELS "stubcheck;module-${TT_${dir}_NUMBER}" TIMEOUT 600)
+  endforeach()
 endfunction()
 
 function(tinytorch_add_module_tests)
+  if(EXISTS "${CMAKE_SOURCE_DIR}/grading/grading_main.cpp" AND NOT TARGET tinytorch_grading_main)
+    add_library(tinytorch_grading_main STATIC "${CMAKE_SOURCE_DIR}/grading/grading_main.cpp")
+    target_link_libraries(tinytorch_grading_main PUBLIC GTest::gtest)
+    target_compile_options(tinytorch_grading_main PRIVATE -Wall -Wextra)
+  endif()
+  # Stub checks need the solutions (instructor copy) and a reference library to compare with.
+  set(TINYTORCH_STUB_CHECKS OFF)
+  if(EXISTS "${CMAKE_SOURCE_DIR}/solutions" AND NOT TINYTORCH_STUDENT_SET AND TINYTORCH_ENABLE_STUB_CHECKS)
+    set(TINYTORCH_STUB_CHECKS ON)
+    add_executable(tinytorch_expect_all_fail "${CMAKE_SOURCE_DIR}/tests/support/expect_all_fail.cpp")
+    target_link_libraries(tinytorch_expect_all_fail PRIVATE nlohmann_json::nlohmann_json)
+    set_target_properties(tinytorch_expect_all_fail PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+  endif()
   foreach(dir IN LISTS TINYTORCH_MODULES)
     tinytorch_add_suite(visible_${dir} visible ${dir} "${CMAKE_SOURCE_DIR}/modules/${dir}/tests/*.cpp")
     tinytorch_add_suite(hidden_${dir} hidden ${dir} "${CMAKE_SOURCE_DIR}/tests/${dir}/*.cpp")
