@@ -36,10 +36,14 @@ int& current() {
 
 }  // namespace
 
-int num_threads() { return current(); }
+int num_threads() {
+  return current();
+}
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("set_num_threads: need at least 1 thread, got " + std::to_string(n));
+  if (n < 1)
+    throw std::invalid_argument("set_num_threads: need at least 1 thread, got " +
+                                std::to_string(n));
   current() = n;
   openblas_set_num_threads(n);
 }

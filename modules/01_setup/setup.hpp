@@ -22,7 +22,8 @@ struct SystemInfo {
 [[nodiscard]] int hardware_threads();
 [[nodiscard]] SystemInfo system_info();
 /// One "key: value" line per field, in the order of the struct:
-///   "compiler: GCC 12.2.0\nc++ standard: 202002\nbuild type: Release\nhardware threads: 2\nblas: ...\n"
+///   "compiler: GCC 12.2.0\nc++ standard: 202002\nbuild type: Release\nhardware threads: 2\nblas:
+///   ...\n"
 [[nodiscard]] std::string format_system_info(const SystemInfo& info);
 /// Problems that would stop the course from building or running, one sentence each; empty when
 /// the environment is fine. Checks: C++20 or newer, GCC >= 12 or Clang >= 14, at least 1 thread,

@@ -3,9 +3,9 @@
 // and the tests, later modules and milestones rely on exactly these names. Do not edit it.
 //
 // A Tensor is a *handle* (like torch::Tensor): copying a Tensor copies the handle, not the numbers,
-// and both handles see the same data, shape, gradient and graph node. A *view* (reshape of a contiguous
-// tensor, transpose, permute, ...) is a new handle with its own shape/strides/offset over the *same*
-// Storage, so writing through one is visible through the other.
+// and both handles see the same data, shape, gradient and graph node. A *view* (reshape of a
+// contiguous tensor, transpose, permute, ...) is a new handle with its own shape/strides/offset
+// over the *same* Storage, so writing through one is visible through the other.
 //
 // Element (i0, i1, ..., ik) of a tensor lives at
 //     storage[offset + i0*strides[0] + i1*strides[1] + ... + ik*strides[k]]
@@ -69,7 +69,8 @@ class Tensor {
   [[nodiscard]] const std::shared_ptr<Storage>& storage() const;
   /// True when both handles read the same Storage (views of one another, or the same tensor).
   [[nodiscard]] bool shares_storage(const Tensor& other) const;
-  /// Pointer to element (0, ..., 0). Walk it with strides(); for contiguous tensors, data() is easier.
+  /// Pointer to element (0, ..., 0). Walk it with strides(); for contiguous tensors, data() is
+  /// easier.
   [[nodiscard]] float* data_ptr() const;
   /// The elements of a contiguous tensor in row-major order; throws std::logic_error otherwise.
   [[nodiscard]] std::span<float> data() const;
@@ -78,9 +79,11 @@ class Tensor {
   // ---- module 02: you write these in tensor.cpp ------------------------------------------------
   /// Number of elements: the product of the shape (1 for a 0-d tensor, 0 if any dimension is 0).
   [[nodiscard]] std::int64_t numel() const;
-  /// Size of one dimension; negative d counts from the end (-1 is the last). Bad d: std::out_of_range.
+  /// Size of one dimension; negative d counts from the end (-1 is the last). Bad d:
+  /// std::out_of_range.
   [[nodiscard]] std::int64_t size(std::int64_t d) const;
-  /// True when strides() equal contiguous_strides(shape()) (dimensions of size 1 may have any stride).
+  /// True when strides() equal contiguous_strides(shape()) (dimensions of size 1 may have any
+  /// stride).
   [[nodiscard]] bool is_contiguous() const;
 
   /// Element access by a full index, negative indices count from the end; a wrong number of indices
@@ -139,7 +142,8 @@ class Tensor {
   void set_grad_fn(std::shared_ptr<autograd::Node> node) const;
   /// A leaf was made by the user (no grad_fn); gradients accumulate only into leaves.
   [[nodiscard]] bool is_leaf() const { return grad_fn() == nullptr; }
-  /// Backpropagates from this tensor (module 07): see autograd::backward in <tinytorch/autograd.hpp>.
+  /// Backpropagates from this tensor (module 07): see autograd::backward in
+  /// <tinytorch/autograd.hpp>.
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
 
  private:
@@ -166,8 +170,8 @@ class TensorImpl {
 [[nodiscard]] std::int64_t shape_numel(const Shape& shape);
 /// "[2, 3]" — used in every error message that names a shape.
 [[nodiscard]] std::string shape_to_string(const Shape& shape);
-/// The broadcast shape of a and b (NumPy rules: align right, sizes equal or 1); std::invalid_argument
-/// naming both shapes when they cannot be broadcast.
+/// The broadcast shape of a and b (NumPy rules: align right, sizes equal or 1);
+/// std::invalid_argument naming both shapes when they cannot be broadcast.
 [[nodiscard]] Shape broadcast_shapes(const Shape& a, const Shape& b);
 
 /// A contiguous tensor over fresh storage (values unspecified: fill it before reading).
@@ -179,7 +183,8 @@ class TensorImpl {
 [[nodiscard]] Tensor ones_like(const Tensor& t);
 /// 0-d tensor holding one number.
 [[nodiscard]] Tensor scalar_tensor(float value);
-/// start, start+step, ... while < end (> end for a negative step); step 0 throws std::invalid_argument.
+/// start, start+step, ... while < end (> end for a negative step); step 0 throws
+/// std::invalid_argument.
 [[nodiscard]] Tensor arange(float start, float end, float step = 1.0f);
 [[nodiscard]] Tensor arange(float end);
 /// From nested lists: tensor({{1, 2}, {3, 4}}) has shape (2, 2); ragged lists throw
@@ -192,7 +197,8 @@ class TensorImpl {
 [[nodiscard]] Tensor randn(const Shape& shape, Generator& generator = default_generator());
 
 /// True when shapes are equal and |a - b| <= atol + rtol * |b| everywhere (NaN never equals).
-[[nodiscard]] bool allclose(const Tensor& a, const Tensor& b, float rtol = 1e-5f, float atol = 1e-8f);
+[[nodiscard]] bool allclose(const Tensor& a, const Tensor& b, float rtol = 1e-5f,
+                            float atol = 1e-8f);
 
 std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
@@ -231,7 +237,8 @@ namespace ops {
 /// Views that swap / reorder dimensions (negative dims count from the end).
 [[nodiscard]] Tensor transpose(const Tensor& t, std::int64_t dim0, std::int64_t dim1);
 [[nodiscard]] Tensor permute(const Tensor& t, const Shape& dims);
-/// Views that insert / remove a dimension of size 1 (squeeze of a dim whose size is not 1 is a no-op).
+/// Views that insert / remove a dimension of size 1 (squeeze of a dim whose size is not 1 is a
+/// no-op).
 [[nodiscard]] Tensor unsqueeze(const Tensor& t, std::int64_t dim);
 [[nodiscard]] Tensor squeeze(const Tensor& t, std::int64_t dim);
 /// t itself when contiguous, else a contiguous copy.
@@ -246,32 +253,52 @@ namespace ops {
 // ---- inline metadata -------------------------------------------------------------------------
 
 inline TensorImpl& Tensor::impl() const {
-  if (!impl_) throw std::logic_error("use of an undefined Tensor (default-constructed, no storage)");
+  if (!impl_)
+    throw std::logic_error("use of an undefined Tensor (default-constructed, no storage)");
   return *impl_;
 }
-inline const Shape& Tensor::shape() const { return impl().shape; }
-inline const Shape& Tensor::strides() const { return impl().strides; }
-inline std::int64_t Tensor::offset() const { return impl().offset; }
-inline const std::shared_ptr<Storage>& Tensor::storage() const { return impl().storage; }
+inline const Shape& Tensor::shape() const {
+  return impl().shape;
+}
+inline const Shape& Tensor::strides() const {
+  return impl().strides;
+}
+inline std::int64_t Tensor::offset() const {
+  return impl().offset;
+}
+inline const std::shared_ptr<Storage>& Tensor::storage() const {
+  return impl().storage;
+}
 inline bool Tensor::shares_storage(const Tensor& other) const {
   return defined() && other.defined() && storage() == other.storage();
 }
-inline float* Tensor::data_ptr() const { return impl().storage->data.data() + impl().offset; }
+inline float* Tensor::data_ptr() const {
+  return impl().storage->data.data() + impl().offset;
+}
 inline std::span<float> Tensor::data() const {
   if (!is_contiguous()) {
     throw std::logic_error("Tensor::data() needs a contiguous tensor; shape " +
-                           shape_to_string(shape()) + " is a strided view: call contiguous() first");
+                           shape_to_string(shape()) +
+                           " is a strided view: call contiguous() first");
   }
   return {data_ptr(), static_cast<std::size_t>(numel())};
 }
-inline bool Tensor::requires_grad() const { return impl().requires_grad; }
+inline bool Tensor::requires_grad() const {
+  return impl().requires_grad;
+}
 inline Tensor& Tensor::requires_grad_(bool requires_grad) {
   impl().requires_grad = requires_grad;
   return *this;
 }
-inline Tensor Tensor::grad() const { return impl().grad; }
-inline void Tensor::set_grad(const Tensor& grad) const { impl().grad = grad; }
-inline const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return impl().grad_fn; }
+inline Tensor Tensor::grad() const {
+  return impl().grad;
+}
+inline void Tensor::set_grad(const Tensor& grad) const {
+  impl().grad = grad;
+}
+inline const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const {
+  return impl().grad_fn;
+}
 inline void Tensor::set_grad_fn(std::shared_ptr<autograd::Node> node) const {
   impl().grad_fn = std::move(node);
 }

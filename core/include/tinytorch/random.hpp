@@ -1,6 +1,6 @@
 #pragma once
-// Seeded random numbers, identical on every platform: the engine is std::mt19937_64 (fully specified
-// by the standard) and the float conversions below are ours, not the standard library's
+// Seeded random numbers, identical on every platform: the engine is std::mt19937_64 (fully
+// specified by the standard) and the float conversions below are ours, not the standard library's
 // distributions (whose output differs between implementations).
 #include <cstdint>
 #include <random>
