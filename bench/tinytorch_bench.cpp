@@ -1,7 +1,8 @@
 // tinytorch-bench: training and inference throughput of the course's own nets, one JSON line per
 // net, measured as bench/pytorch_reference.py measures PyTorch so the two compare one to one:
 // synthetic inputs, batch 64, Adam, cross-entropy; `repeats` timed runs of `steps` steps each after
-// a warm-up, and the median of the runs is reported.
+// a warm-up, and the median of the runs is reported. gpt_char, a character-level GPT, reports
+// tokens (batch x context) per second instead of images, on a batch of 32 windows by default.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "tinytorch/losses.hpp"
 #include "tinytorch/optimizers.hpp"
 #include "tinytorch/spatial.hpp"
+#include "tinytorch/transformers.hpp"
 
 using namespace tinytorch;  // NOLINT(google-build-using-namespace)
 
@@ -123,13 +125,71 @@ nlohmann::json run(const std::string& name, const Net& net, std::int64_t batch, 
           {"steps", steps}};
 }
 
+// The GPT of milestone tinygpt: 4 layers, 4 heads, 128 dims, context 64, 65 characters; random
+// ids, next-id targets, AdamW. A token is one position of one window (batch x context per step).
+constexpr const char* kGptName = "gpt_char";
+constexpr std::int64_t kGptBatch = 32;
+
+nlohmann::json run_gpt(std::int64_t batch, int steps, int repeats) {
+  const nn::GPTConfig config{
+      .vocab_size = 65, .context = 64, .embed_dim = 128, .num_heads = 4, .num_layers = 4};
+  Generator generator(0);
+  nn::GPT model(config, generator);
+  const std::int64_t T = config.context, V = config.vocab_size;
+  // Windows of T + 1 random ids: inputs the first T, targets the last T (next-id prediction).
+  std::vector<float> inputs, targets;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    std::vector<float> window(static_cast<std::size_t>(T + 1));
+    for (auto& id : window) id = static_cast<float>(generator.below(V));
+    inputs.insert(inputs.end(), window.begin(), window.end() - 1);
+    targets.insert(targets.end(), window.begin() + 1, window.end());
+  }
+  const Tensor x = from_vector(inputs, {batch, T});    // (B, T)
+  const Tensor y = from_vector(targets, {batch * T});  // (B * T)
+  optim::AdamW optimizer(model.parameters(), optim::AdamOptions(1e-3).weight_decay(0.1));
+  auto train_step = [&] {
+    optimizer.zero_grad();
+    Tensor loss = cross_entropy(model(x).reshape({batch * T, V}), y);
+    loss.backward();
+    optimizer.step();
+  };
+  auto infer_step = [&] {
+    autograd::NoGradGuard no_grad;
+    const Tensor logits = model(x);
+    (void)logits;
+  };
+  for (int i = 0; i < std::max(3, steps / 5); ++i) train_step();
+  std::vector<double> train_rates;
+  std::vector<double> infer_rates;
+  const auto tokens = static_cast<double>(batch * T * steps);
+  for (int r = 0; r < repeats; ++r) {
+    model.train();
+    train_rates.push_back(tokens / seconds([&] {
+                            for (int i = 0; i < steps; ++i) train_step();
+                          }));
+    model.eval();
+    infer_rates.push_back(tokens / seconds([&] {
+                            for (int i = 0; i < steps; ++i) infer_step();
+                          }));
+  }
+  return {{"framework", "tinytorch"},
+          {"net", kGptName},
+          {"batch", batch},
+          {"context", T},
+          {"threads", kernels::num_threads()},
+          {"train_tok_per_s", median(train_rates)},
+          {"infer_tok_per_s", median(infer_rates)},
+          {"repeats", repeats},
+          {"steps", steps}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> selected;
   int steps = 50;
   int repeats = 5;
-  std::int64_t batch = 64;
+  std::int64_t batch = 0;  // 0: each net's own (64 images, 32 GPT windows)
   const auto registry = nets();
   try {
     for (int i = 1; i < argc; ++i) {
@@ -150,6 +210,7 @@ int main(int argc, char** argv) {
         kernels::set_num_threads(std::stoi(next()));
       else if (arg == "--list") {
         for (const auto& [name, net] : registry) std::cout << name << '\n';
+        std::cout << kGptName << '\n';
         return 0;
       } else {
         std::cout << "usage: tinytorch-bench [--net NAME]... [--steps N] [--repeats N] [--batch N] "
@@ -159,12 +220,18 @@ int main(int argc, char** argv) {
     }
     if (selected.empty()) {
       for (const auto& [name, net] : registry) selected.push_back(name);
+      selected.emplace_back(kGptName);
     }
     for (const auto& name : selected) {
+      if (name == kGptName) {
+        std::cout << run_gpt(batch > 0 ? batch : kGptBatch, steps, repeats).dump() << std::endl;
+        continue;
+      }
       const auto it = registry.find(name);
       if (it == registry.end())
         throw std::invalid_argument("unknown net '" + name + "' (see --list)");
-      std::cout << run(name, it->second, batch, steps, repeats).dump() << std::endl;
+      std::cout << run(name, it->second, batch > 0 ? batch : 64, steps, repeats).dump()
+                << std::endl;
     }
   } catch (const std::exception& error) {
     std::cerr << "tinytorch-bench: " << error.what() << '\n';

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -35,7 +36,7 @@ std::string clock_text(double seconds) {
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
-void usage(const std::string& id, const std::string& title) {
+void usage(const std::string& id, const std::string& title, const std::vector<ExtraOption>& extra) {
   std::cout << fmt::format(
       "milestone {}: {}\n\n"
       "  --data-dir DIR  data folder (default: $TINYTORCH_DATA)\n"
@@ -44,27 +45,40 @@ void usage(const std::string& id, const std::string& title) {
       "  --seed N        random seed (default 0)\n"
       "  --quiet         only the verdict\n",
       id, title, id);
+  for (const auto& option : extra) {
+    std::cout << fmt::format("  {:<15} {}\n", option.flag + " " + option.value_name, option.help);
+  }
+}
+
+long long parse_number(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || n < 0)
+    throw std::invalid_argument(flag + " needs a whole number, got '" + text + "'");
+  return n;
 }
 
 }  // namespace
 
-Run::Run(std::string id, std::string title, int argc, char** argv)
-    : id_(std::move(id)), title_(std::move(title)), out_(".tito/milestones/" + id_ + ".json") {
+Run::Run(std::string id, std::string title, int argc, char** argv,
+         std::vector<ExtraOption> extra_options)
+    : id_(std::move(id)),
+      title_(std::move(title)),
+      out_(".tito/milestones/" + id_ + ".json"),
+      extra_options_(std::move(extra_options)) {
   auto value = [&](int& i, const std::string& flag) -> std::string {
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
     return argv[++i];
   };
-  auto number = [](const std::string& flag, const std::string& text) {
-    std::size_t used = 0;
-    long long n = -1;
-    try {
-      n = std::stoll(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != text.size() || n < 0)
-      throw std::invalid_argument(flag + " needs a whole number, got '" + text + "'");
-    return n;
+  auto number = parse_number;
+  auto extra = [&](const std::string& flag) {
+    return std::find_if(extra_options_.begin(), extra_options_.end(),
+                        [&](const ExtraOption& o) { return o.flag == flag; });
   };
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -80,14 +94,29 @@ Run::Run(std::string id, std::string title, int argc, char** argv)
       quiet_ = true;
     else if (arg == "--help" || arg == "-h")
       help_ = true;
+    else if (const auto option = extra(arg); option != extra_options_.end())
+      extra_values_.emplace_back(arg, option->value_name.empty() ? "" : value(i, arg));
     else
       throw std::invalid_argument("unknown option '" + arg + "' (see --help)");
   }
-  if (help_) usage(id_, title_);
+  if (help_) usage(id_, title_, extra_options_);
   tty_ = isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
   std::signal(SIGINT, on_sigint);
   start_ = epoch_start_ = std::chrono::steady_clock::now();
   settings_["seed"] = seed_;
+}
+
+std::optional<std::string> Run::option(const std::string& flag) const {
+  std::optional<std::string> found;  // the last occurrence wins, as for the common options
+  for (const auto& [given, text] : extra_values_) {
+    if (given == flag) found = text;
+  }
+  return found;
+}
+
+std::int64_t Run::option_number(const std::string& flag, std::int64_t default_value) const {
+  const auto text = option(flag);
+  return text ? parse_number(flag, *text) : default_value;
 }
 
 fs::path Run::data_dir() const {
@@ -124,21 +153,27 @@ void Run::batch_progress(int epoch, int epochs, std::int64_t batch, std::int64_t
 }
 
 void Run::end_epoch(int epoch, int epochs, nlohmann::json metrics) {
+  const double total =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  record("epoch", epoch, epochs, std::move(metrics), total / epoch * (epochs - epoch));
+}
+
+void Run::record(const std::string& unit, std::int64_t index, std::int64_t count,
+                 nlohmann::json metrics, double eta_seconds) {
   const auto now = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(now - epoch_start_).count();
-  const double total = std::chrono::duration<double>(now - start_).count();
   epoch_start_ = now;
-  metrics["epoch"] = epoch;
+  metrics[unit] = index;
   metrics["seconds"] = seconds;
   curves_.push_back(metrics);
   if (quiet_) return;
-  std::string line = fmt::format("  epoch {:>2}/{}", epoch, epochs);
+  std::string line = fmt::format("  {} {:>2}/{}", unit, index, count);
   for (const auto& [key, value] : metrics.items()) {
-    if (key == "epoch" || key == "seconds") continue;
+    if (key == unit || key == "seconds") continue;
     if (value.is_number_float()) line += fmt::format("  {} {:.4f}", key, value.get<double>());
+    if (value.is_number_integer()) line += fmt::format("  {} {}", key, value.get<std::int64_t>());
   }
-  const double eta = total / epoch * (epochs - epoch);
-  line += fmt::format("  {:.1f} s  ETA {}", seconds, clock_text(eta));
+  line += fmt::format("  {:.1f} s  ETA {}", seconds, clock_text(eta_seconds));
   std::cout << (tty_ ? "\r" : "") << line << std::string(tty_ ? 8 : 0, ' ') << std::endl;
 }
 

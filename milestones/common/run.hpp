@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,10 +17,20 @@
 
 namespace milestones {
 
+/// An option a milestone adds to the common ones, e.g. {"--generate", "PROMPT", "sample from the
+/// saved model"}; an empty value_name makes it a switch that takes no value.
+struct ExtraOption {
+  std::string flag;
+  std::string value_name;
+  std::string help;
+};
+
 class Run {
  public:
-  /// Parses --data-dir DIR, --out FILE, --epochs N, --seed N, --quiet, --help.
-  Run(std::string id, std::string title, int argc, char** argv);
+  /// Parses --data-dir DIR, --out FILE, --epochs N, --seed N, --quiet, --help, and the milestone's
+  /// own extra options; anything else is an error.
+  Run(std::string id, std::string title, int argc, char** argv,
+      std::vector<ExtraOption> extra_options = {});
 
   /// The data folder: --data-dir, else TINYTORCH_DATA; throws with instructions when neither is
   /// set.
@@ -28,6 +40,13 @@ class Run {
   }
   [[nodiscard]] std::uint64_t seed() const { return seed_; }
   [[nodiscard]] bool help_requested() const { return help_; }
+  /// The result file finish() writes (--out).
+  [[nodiscard]] const std::filesystem::path& out_path() const { return out_; }
+  /// An extra option's value ("" for a switch), or nothing when it was not given.
+  [[nodiscard]] std::optional<std::string> option(const std::string& flag) const;
+  /// An extra option's value as a whole number >= 0, or default_value when it was not given.
+  [[nodiscard]] std::int64_t option_number(const std::string& flag,
+                                           std::int64_t default_value) const;
 
   void setting(const std::string& key, nlohmann::json value) { settings_[key] = std::move(value); }
   void say(const std::string& line) const;
@@ -37,6 +56,10 @@ class Run {
                       std::int64_t samples_done);
   /// Records one epoch (metrics such as train_loss, train_accuracy, test_accuracy) and prints it.
   void end_epoch(int epoch, int epochs, nlohmann::json metrics);
+  /// The same for a training measured in other units ("step 1500/6000"): records metrics with
+  /// metrics[unit] = index and prints them with the given estimate of the time left.
+  void record(const std::string& unit, std::int64_t index, std::int64_t count,
+              nlohmann::json metrics, double eta_seconds);
   /// True after Ctrl-C: stop training, the partial result is still written.
   [[nodiscard]] static bool interrupted();
 
@@ -53,6 +76,8 @@ class Run {
   bool quiet_ = false;
   bool help_ = false;
   bool tty_ = false;
+  std::vector<ExtraOption> extra_options_;
+  std::vector<std::pair<std::string, std::string>> extra_values_;  // (flag, value) as given
   nlohmann::json settings_ = nlohmann::json::object();
   nlohmann::json curves_ = nlohmann::json::array();
   std::chrono::steady_clock::time_point start_;
