@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 
@@ -309,7 +310,9 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
   const fs::path program = build_program(ctx, m, options.reference);
   const fs::path out = result_file(course, m);
   std::vector<std::string> argv{program.string(), "--out", out.string()};
-  if (!m.dataset.empty()) {
+  // `--generate` samples from the model a previous run saved: no data, and the result stays.
+  const bool generating = std::find(extra.begin(), extra.end(), "--generate") != extra.end();
+  if (!m.dataset.empty() && !generating) {
     const auto data = ctx.data_dir();
     if (!data) {
       throw TitoError(fmt::format(
@@ -323,11 +326,11 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
   if (options.seed >= 0) argv.insert(argv.end(), {"--seed", std::to_string(options.seed)});
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (ctx.ui().json()) argv.emplace_back("--quiet");
-  fs::remove(out);  // a stale result must never pass for this run's
+  if (!generating) fs::remove(out);  // a stale result must never pass for this run's
   ctx.ui().line(fmt::format("Running {} on the {} library ...", m.id,
                             options.reference ? "reference" : "student's"));
   const int status = run_in_terminal(argv, course.root());
-  stamp_library(out, options.reference);
+  if (!generating) stamp_library(out, options.reference);
   if (ctx.ui().json()) {
     json doc = {{"ok", status == 0}, {"milestone", m.id}, {"exit_status", status}};
     doc["result"] = last_result(course, m);
