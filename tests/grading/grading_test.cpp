@@ -78,6 +78,20 @@ const std::map<std::string, std::pair<std::string, std::string>>& sabotages() {
         "  for (int fd = 3; fd < 64; ++fd) (void)::write(fd, forged.data(), forged.size());\n"
         "  std::exit(0);\n",
         "#include <unistd.h>\n#include <cstdlib>\n#include <fstream>\n#include <string>\n"}},
+      {"replace_program",  // swap the test program for a forger, then fail like "throws"
+       {R"CODE(  char self[4096] = {};
+  if (::readlink("/proc/self/exe", self, sizeof self - 1) > 0 && std::ifstream(self).good()) {
+    std::remove(self);
+    const std::string v = std::string("$TINYTORCH_") + "GRADING_";  // the channel's variables
+    std::ofstream(self) << "#!/bin/sh\nname=${1#--gtest_filter=}\n"
+                        << "printf '%s RESULT %s PASSED \\n%s DONE 1\\n' \"" << v
+                        << "NONCE\" \"$name\" \"" << v << "NONCE\" >&" << v << "FD\n";
+    ::chmod(self, 0755);
+  }
+  throw std::runtime_error("sabotaged");
+)CODE",
+        "#include <sys/stat.h>\n#include <unistd.h>\n#include <cstdio>\n#include <fstream>\n"
+        "#include <stdexcept>\n#include <string>\n"}},
       {"compile_error", {"  return this is not C++;\n", ""}},
   };
   return all;
@@ -283,6 +297,10 @@ TEST_F(GradeBatch, FakeReportFilesAndForgedChannelRecordsAreIgnored) {
                              "did not carry this run's secret") != std::string::npos;
   }
   EXPECT_TRUE(noticed) << "the forged records on the result channel were not reported";
+}
+
+TEST_F(GradeBatch, ATestCannotReplaceTheProgramTheNextTestsRun) {
+  expect_only_sabotaged_tests_lost("replace_program", {"failed"});
 }
 
 TEST_F(GradeBatch, ACompileErrorScoresTheModuleZeroAndShowsTheCompilerMessage) {

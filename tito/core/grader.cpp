@@ -393,6 +393,7 @@ struct Task {
   ModuleGrade* grade = nullptr;
   fs::path run_dir;
   fs::path binary;
+  int exec_fd = -1;
   std::atomic<int> remaining{0};
   std::mutex mutex;
   std::optional<Clock::time_point> first_start;
@@ -599,9 +600,10 @@ void Grader::build_task(Tree& tree, Task& task) {
   grade.status = "graded";
   task.run_dir = tree.runs() / fmt::format("run-{}-{}", ::getpid(), run_counter_.fetch_add(1));
   fs::create_directories(task.run_dir);
-  task.binary = task.run_dir / ("hidden_" + grade.module);
-  fs::copy_file(tree.build() / "tests" / ("hidden_" + grade.module), task.binary,
-                fs::copy_options::overwrite_existing);
+  task.binary = tree.build() / "tests" / ("hidden_" + grade.module);
+  // The tests run a sealed in-memory copy: the tree may rebuild meanwhile, and no test can replace
+  // the program the next test runs.
+  task.exec_fd = sealed_executable(task.binary);
   log(fmt::format("{}: {}: built in {:.1f} s, running {} tests", grade.module, student,
                   grade.build_seconds, grade.tests.size()));
   push_jobs(task);
@@ -624,6 +626,8 @@ void Grader::finish_job(Task& task) {
         std::chrono::duration<double>(task.last_end - *task.first_start).count();
     std::error_code ec;
     fs::remove_all(task.run_dir, ec);
+    ::close(task.exec_fd);
+    task.exec_fd = -1;
     log(fmt::format("{}: {}: {:g}/{:g} points ({} of {} tests passed, {:.1f} s)",
                     task.grade->module, task.submission->student, task.grade->score(),
                     task.grade->max_score(), task.grade->passed(), task.grade->tests.size(),
@@ -655,10 +659,10 @@ void Grader::run_job(const Job& job) {
       std::chrono::milliseconds(static_cast<long>(1000 * std::min(s.test_timeout_s, left)));
   limits.memory_bytes = static_cast<std::uint64_t>(s.memory_mb * 1024 * 1024);
   const std::string nonce = make_nonce();
-  const SandboxResult r =
-      run_sandboxed({task.binary.string(), "--gtest_filter=" + t.name, "--gtest_color=no",
-                     "--gtest_also_run_disabled_tests=0"},
-                    cwd, clean_environment({"TINYTORCH_GRADING_NONCE=" + nonce}), limits, true);
+  const SandboxResult r = run_sandboxed(
+      {"hidden_" + task.grade->module, "--gtest_filter=" + t.name, "--gtest_color=no",
+       "--gtest_also_run_disabled_tests=0"},
+      cwd, clean_environment({"TINYTORCH_GRADING_NONCE=" + nonce}), limits, true, task.exec_fd);
   ModuleSettings shown = s;
   shown.test_timeout_s = std::min(s.test_timeout_s, left);
   judge(t, r, nonce, shown);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,7 +58,8 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 /// Everything the child does between fork and exec: only async-signal-safe calls (the parent may
 /// be multi-threaded).
 [[noreturn]] void child_exec(char* const* argv, char* const* envp, const char* cwd, int out_fd,
-                             int channel_fd, const SandboxLimits& limits, int cpu_seconds) {
+                             int channel_fd, const SandboxLimits& limits, int cpu_seconds,
+                             int exec_fd) {
   ::setpgid(0, 0);
   sigset_t all;
   sigemptyset(&all);
@@ -81,7 +83,11 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   ::setrlimit(RLIMIT_FSIZE, &limit);
   limit.rlim_cur = limit.rlim_max = 0;
   ::setrlimit(RLIMIT_CORE, &limit);
-  ::execve(argv[0], argv, envp);
+  if (exec_fd >= 0) {
+    ::fexecve(exec_fd, argv, envp);
+  } else {
+    ::execve(argv[0], argv, envp);
+  }
   ::_exit(127);
 }
 
@@ -131,9 +137,9 @@ std::vector<std::string> clean_environment(const std::vector<std::string>& extra
 }
 
 SandboxResult run_sandboxed(const std::vector<std::string>& argv, const fs::path& cwd,
-                            std::vector<std::string> env, const SandboxLimits& limits,
-                            bool channel) {
-  if (argv.empty() || !fs::path(argv.front()).is_absolute()) {
+                            std::vector<std::string> env, const SandboxLimits& limits, bool channel,
+                            int exec_fd) {
+  if (argv.empty() || (exec_fd < 0 && !fs::path(argv.front()).is_absolute())) {
     throw TitoError("run_sandboxed: argv[0] must be an absolute path");
   }
   Fd out_read;
@@ -158,7 +164,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const fs::path
   if (pid < 0) throw TitoError(fmt::format("cannot fork: {}", std::strerror(errno)));
   if (pid == 0) {
     child_exec(c_args.data(), c_env.data(), cwd_text.c_str(), out_write.fd, chan_write.fd, limits,
-               cpu_seconds);
+               cpu_seconds, exec_fd);
   }
   ::setpgid(pid, pid);  // also in the parent: no window in which a kill(-pid) would miss
   out_write.reset();
@@ -217,6 +223,37 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const fs::path
   }
   if (begin < channel_bytes.size()) result.records.push_back(channel_bytes.substr(begin));
   return result;
+}
+
+int sealed_executable(const fs::path& file) {
+  Fd owned(::memfd_create("tinytorch-suite", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (owned.fd < 0) throw TitoError(fmt::format("memfd_create: {}", std::strerror(errno)));
+  const Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.fd < 0) {
+    throw TitoError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
+  }
+  std::array<char, 65536> buffer{};
+  for (;;) {
+    const ssize_t n = ::read(in.fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      throw TitoError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
+    }
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(owned.fd, buffer.data() + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) throw TitoError(fmt::format("memfd write: {}", std::strerror(errno)));
+      done += w;
+    }
+  }
+  if (::fcntl(owned.fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
+    throw TitoError(fmt::format("cannot seal the test program: {}", std::strerror(errno)));
+  }
+  const int fd = owned.fd;
+  owned.fd = -1;  // the caller owns it now
+  return fd;
 }
 
 }  // namespace tito

@@ -38,13 +38,19 @@ struct SandboxResult {
 /// A secret for one run: 32 hex digits from std::random_device.
 [[nodiscard]] std::string make_nonce();
 
-/// Runs `argv` (argv[0] an absolute path, no PATH lookup) in `cwd` under `limits`. `env` entries
+/// Runs `argv` (argv[0] an absolute path, no PATH lookup; or, with `exec_fd`, the program behind
+/// that descriptor, argv[0] then only its name) in `cwd` under `limits`. `env` entries
 /// are "NAME=value" and form the child's whole environment. With `channel`, the child gets a pipe's
 /// write end; its number is put in the environment as TINYTORCH_GRADING_FD and the returned
 /// `records` hold what arrived on it. Throws TitoError when the child cannot be started.
 [[nodiscard]] SandboxResult run_sandboxed(const std::vector<std::string>& argv, const fs::path& cwd,
                                           std::vector<std::string> env, const SandboxLimits& limits,
-                                          bool channel);
+                                          bool channel, int exec_fd = -1);
+
+/// A sealed in-memory copy of an executable (memfd, no write, grow or shrink possible, by anyone):
+/// pass it as `exec_fd`, and the program the tests run cannot be replaced by an earlier test.
+/// The caller closes the descriptor. Throws TitoError.
+[[nodiscard]] int sealed_executable(const fs::path& file);
 
 /// Our environment without the variables that would change what a test program does
 /// (GTEST_*, TINYTORCH_GRADING_*), plus `extra` ("NAME=value").
