@@ -48,7 +48,7 @@ std::map<std::string, Net> nets() {
        {[] {
           return std::make_shared<nn::Sequential>(
               nn::Conv2d(1, 8, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(8, 16, 3, 1, 1),
-              nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(16 * 7 * 7, 128), nn::ReLU(),
+              nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(784, 128), nn::ReLU(),
               nn::Linear(128, 10));
         },
         {1, 28, 28},
@@ -59,7 +59,7 @@ std::map<std::string, Net> nets() {
               nn::Conv2d(3, 32, 3, 1, 1), nn::ReLU(), nn::Conv2d(32, 32, 3, 1, 1), nn::ReLU(),
               nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, 1, 1), nn::ReLU(),
               nn::Conv2d(64, 64, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
-              nn::Linear(64 * 8 * 8, 256), nn::ReLU(), nn::Linear(256, 10));
+              nn::Linear(4096, 256), nn::ReLU(), nn::Linear(256, 10));
         },
         {3, 32, 32},
         10}},

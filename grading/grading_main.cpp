@@ -103,7 +103,9 @@ int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   if (fd > 2 && nonce.size() >= 16) {
     ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // programs the tests start do not inherit the channel
-    testing::UnitTest::GetInstance()->listeners().Append(new ResultChannel(fd, nonce));
+    // GoogleTest takes ownership of listeners passed as raw pointers (its API).
+    testing::UnitTest::GetInstance()->listeners().Append(
+        new ResultChannel(fd, nonce));  // NOLINT(cppcoreguidelines-owning-memory)
   }
   return RUN_ALL_TESTS();
 }
