@@ -1,5 +1,7 @@
 #include "grading_support.hpp"
 
+#include "child_env.hpp"
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -10,8 +12,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-extern char** environ;  // NOLINT: POSIX
 
 namespace grading_test {
 
@@ -57,9 +57,7 @@ Output run(const fs::path& cwd, const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<std::string> args = argv;
-  std::vector<std::string> environment;
-  for (char** e = environ; *e != nullptr; ++e) environment.emplace_back(*e);
-  environment.insert(environment.end(), env.begin(), env.end());
+  std::vector<std::string> environment = test_support::child_environment(env);
   std::vector<char*> c_args;
   for (auto& a : args) c_args.push_back(a.data());
   c_args.push_back(nullptr);

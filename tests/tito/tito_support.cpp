@@ -1,6 +1,6 @@
 #include "tito_support.hpp"
 
-#include <algorithm>
+#include "child_env.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,8 +12,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-extern char** environ;  // NOLINT: POSIX
 
 namespace tito_test {
 
@@ -95,18 +93,7 @@ Output run(const fs::path& cwd, const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<std::string> args = argv;
-  // The given variables replace inherited ones of the same name (getenv returns the first match,
-  // so appending would let e.g. CI's TINYTORCH_DATA win over the test's own).
-  auto overridden = [&env](const std::string& entry) {
-    const std::string name = entry.substr(0, entry.find('=') + 1);
-    return std::any_of(env.begin(), env.end(),
-                       [&name](const std::string& e) { return e.rfind(name, 0) == 0; });
-  };
-  std::vector<std::string> environment;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!overridden(*e)) environment.emplace_back(*e);
-  }
-  environment.insert(environment.end(), env.begin(), env.end());
+  std::vector<std::string> environment = test_support::child_environment(env);
   auto c_args = c_strings(args);
   auto c_env = c_strings(environment);
   pid_t pid = 0;
