@@ -16,6 +16,7 @@
 
 #include "idx.hpp"
 #include "run.hpp"
+#include "stop_on_interrupt.hpp"
 #include "tinytorch/dataloader.hpp"
 #include "tinytorch/layers.hpp"
 #include "tinytorch/losses.hpp"
@@ -116,29 +117,6 @@ struct OneCycle {
   }
 };
 
-// Ends the pass early after Ctrl-C, so the program stops within one batch, not one epoch.
-class StopOnInterrupt : public train::BatchSource {
- public:
-  explicit StopOnInterrupt(train::BatchSource& inner) : inner_(inner) {}
-  void reset() override { inner_.reset(); }
-  [[nodiscard]] std::optional<train::Batch> next() override {
-    if (milestones::Run::interrupted()) return std::nullopt;
-    return inner_.next();
-  }
-  [[nodiscard]] std::int64_t num_batches() const override { return inner_.num_batches(); }
-
- private:
-  train::BatchSource& inner_;
-};
-
-// CPU time of the whole process (every thread), which a busy machine does not inflate as it does
-// the wall time.
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
 // ---- the net ------------------------------------------------------------------------------------
 
 // Three stages of conv 3 x 3 -> max-pool 2 -> batch norm -> ReLU, channels 32, 64, 128 and
@@ -226,13 +204,13 @@ int main(int argc, char** argv) {
 
     double test_accuracy = 0.0;
     for (epoch = 1; epoch <= epochs && !milestones::Run::interrupted(); ++epoch) {
-      StopOnInterrupt batches(loader);
-      const double cpu0 = cpu_seconds();
+      milestones::StopOnInterrupt batches(loader);
+      const double cpu0 = milestones::cpu_seconds();
       const auto stats = trainer.train_epoch(batches);
-      const double train_cpu = cpu_seconds() - cpu0;
+      const double train_cpu = milestones::cpu_seconds() - cpu0;
       if (milestones::Run::interrupted()) break;  // a partial epoch is not recorded
       model->eval();
-      const double eval_cpu0 = cpu_seconds();
+      const double eval_cpu0 = milestones::cpu_seconds();
       test_accuracy = milestones::count_accuracy([&](const Tensor& x) { return (*model)(x); },
                                                  test.images, {3, 32, 32}, test.labels, 1000);
       run.end_epoch(epoch, epochs,
@@ -241,7 +219,7 @@ int main(int argc, char** argv) {
                      {"test_accuracy", test_accuracy},
                      {"images_per_second", static_cast<double>(stats.samples) / stats.seconds},
                      {"train_cpu_seconds", train_cpu},
-                     {"eval_cpu_seconds", cpu_seconds() - eval_cpu0}});
+                     {"eval_cpu_seconds", milestones::cpu_seconds() - eval_cpu0}});
     }
     const bool passed = test_accuracy >= 0.75;
     return run.finish(passed, "test accuracy >= 0.75", {{"test_accuracy", test_accuracy}});

@@ -257,6 +257,12 @@ double count_accuracy(const std::function<tinytorch::Tensor(const tinytorch::Ten
   return count == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(count);
 }
 
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 int guarded_main(const std::function<int()>& body) {
   try {
     return body();

@@ -94,6 +94,10 @@ class Run {
 /// Fraction of rows whose largest logit sits at the label, from raw values (no student code).
 [[nodiscard]] std::int64_t count_correct(const tinytorch::Tensor& logits, const float* labels);
 
+/// CPU time of the whole process (every thread), which a busy machine does not inflate as it does
+/// the wall time.
+[[nodiscard]] double cpu_seconds();
+
 /// Wraps main: runs body and turns any exception into a one-line error naming it (exit status 2).
 int guarded_main(const std::function<int()>& body);
 

@@ -13,6 +13,7 @@
 
 #include "idx.hpp"
 #include "run.hpp"
+#include "stop_on_interrupt.hpp"
 #include "tinytorch/dataloader.hpp"
 #include "tinytorch/layers.hpp"
 #include "tinytorch/losses.hpp"
@@ -21,32 +22,6 @@
 #include "tinytorch/training.hpp"
 
 using namespace tinytorch;  // NOLINT(google-build-using-namespace): a short program reads better
-
-namespace {
-
-// Ends the pass early after Ctrl-C, so the program stops within one batch, not one epoch.
-class StopOnInterrupt : public train::BatchSource {
- public:
-  explicit StopOnInterrupt(train::BatchSource& inner) : inner_(inner) {}
-  void reset() override { inner_.reset(); }
-  [[nodiscard]] std::optional<train::Batch> next() override {
-    if (milestones::Run::interrupted()) return std::nullopt;
-    return inner_.next();
-  }
-  [[nodiscard]] std::int64_t num_batches() const override { return inner_.num_batches(); }
-
- private:
-  train::BatchSource& inner_;
-};
-
-// CPU time of the whole process (every thread), which a busy machine does not inflate.
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   return milestones::guarded_main([&] {
@@ -101,10 +76,10 @@ int main(int argc, char** argv) {
 
     double test_accuracy = 0.0;
     for (epoch = 1; epoch <= epochs && !milestones::Run::interrupted(); ++epoch) {
-      StopOnInterrupt batches(loader);
-      const double cpu0 = cpu_seconds();
+      milestones::StopOnInterrupt batches(loader);
+      const double cpu0 = milestones::cpu_seconds();
       const auto stats = trainer.train_epoch(batches);
-      const double train_cpu = cpu_seconds() - cpu0;
+      const double train_cpu = milestones::cpu_seconds() - cpu0;
       if (milestones::Run::interrupted()) break;  // a partial epoch is not recorded
       schedule.step();
       model.eval();
