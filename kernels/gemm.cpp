@@ -2,27 +2,73 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <string>
 
+#include "packed_gemm.hpp"
+#include "tinytorch/kernels/parallel.hpp"
 #include "tinytorch/kernels/threads.hpp"
 
 namespace tinytorch::kernels {
+namespace {
 
-void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
-           std::int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  (void)num_threads();  // make sure the thread count was decided before BLAS spins up its pool
+using std::int64_t;
+
+// Below this many multiply-adds a GEMM runs on the calling thread: waking the pool costs about
+// as much as 2^17 of them.
+constexpr int64_t kSplitWork = int64_t{1} << 17;
+
+// One thread's share of C: rows [i0, i0+rows) x columns [j0, j0+cols), an independent GEMM.
+void serial_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc) {
+  if (detail::packed_sgemm_is_vectorised()) {
+    detail::packed_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m), static_cast<blasint>(n),
               static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
               static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
+}  // namespace
+
+// C splits into blocks of whole columns (or, when C is tall and narrow, whole rows), one per
+// thread; each block is a GEMM of its own over the same k, so no two threads write one float.
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  const int64_t threads = num_threads();
+  if (threads <= 1 || in_parallel_region() || m * n * k < kSplitWork) {
+    serial_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  constexpr int64_t kColumnsAlign = 16, kRowsAlign = 6;  // the micro-kernel's tile
+  const bool by_columns = n >= m || n >= threads * 4 * kColumnsAlign;
+  const int64_t extent = by_columns ? n : m, align = by_columns ? kColumnsAlign : kRowsAlign;
+  const int64_t units = (extent + align - 1) / align;
+  parallel_for(0, units, 1, [&](int64_t lo, int64_t hi) {
+    const int64_t start = lo * align, stop = std::min(hi * align, extent);
+    if (by_columns) {
+      const float* b_cols = trans_b ? b + start * ldb : b + start;
+      serial_sgemm(trans_a, trans_b, m, stop - start, k, alpha, a, lda, b_cols, ldb, beta,
+                   c + start, ldc);
+    } else {
+      const float* a_rows = trans_a ? a + start : a + start * lda;
+      serial_sgemm(trans_a, trans_b, stop - start, n, k, alpha, a_rows, lda, b, ldb, beta,
+                   c + start * ldc, ldc);
+    }
+  });
+}
+
 const char* blas_info() {
   static const std::string info = [] {
     std::string config = openblas_get_config();
-    return "OpenBLAS (" + config + ", core " + openblas_get_corename() + ")";
+    std::string gemm = detail::packed_sgemm_is_vectorised()
+                           ? "sgemm: TinyTorch packed AVX2/FMA 6x16 kernel"
+                           : "sgemm: OpenBLAS";
+    return "OpenBLAS (" + config + ", core " + openblas_get_corename() + "); " + gemm;
   }();
   return info.c_str();
 }

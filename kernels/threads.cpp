@@ -1,6 +1,7 @@
 #include "tinytorch/kernels/threads.hpp"
 
 #include <cblas.h>
+#include <malloc.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -25,11 +26,20 @@ int initial_thread_count() {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
+// Training allocates and frees the same few-megabyte activations every step. glibc would hand
+// each back to the OS (munmap, heap trimming) and fault it in again, zero-filled page by page, on
+// the next step: measured on cifar10_cnn, 15% of a training step. Keep freed blocks up to 32 MB
+// (glibc's largest mmap threshold) in the heap for reuse, as PyTorch's caching allocator does.
+void keep_freed_memory_for_reuse() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int& current() {
   static int threads = [] {
-    const int n = initial_thread_count();
-    openblas_set_num_threads(n);
-    return n;
+    openblas_set_num_threads(1);  // kernels::sgemm splits work over our pool; OpenBLAS stays serial
+    keep_freed_memory_for_reuse();
+    return initial_thread_count();
   }();
   return threads;
 }
@@ -45,7 +55,6 @@ void set_num_threads(int n) {
     throw std::invalid_argument("set_num_threads: need at least 1 thread, got " +
                                 std::to_string(n));
   current() = n;
-  openblas_set_num_threads(n);
 }
 
 }  // namespace tinytorch::kernels

@@ -1,9 +1,9 @@
 // Module 09 reference solution: convolution, pooling and batch normalisation, forward and
 // backward. The contract is modules/09_spatial/spatial.hpp.
 //
-// Convolution is im2col + one GEMM per chunk of the batch (kernels/im2col.hpp explains the column
-// layout): the seven nested loops of the definition become a matrix product that OpenBLAS runs at
-// tens of GFLOP/s. Pooling and batch normalisation are memory-bound loops over contiguous (H, W)
+// Convolution is im2col + one GEMM per image, the images spread over the threads
+// (kernels/im2col.hpp explains the column layout): the seven nested loops of the definition
+// become a matrix product that kernels::sgemm runs at tens of GFLOP/s. Pooling and batch normalisation are memory-bound loops over contiguous (H, W)
 // planes, spread over the threads with kernels::parallel_for.
 #include <algorithm>
 #include <cmath>
@@ -18,6 +18,7 @@
 #include "tinytorch/kernels/gemm.hpp"
 #include "tinytorch/kernels/im2col.hpp"
 #include "tinytorch/kernels/parallel.hpp"
+#include "tinytorch/kernels/threads.hpp"
 #include "tinytorch/spatial.hpp"
 
 namespace tinytorch {
@@ -52,8 +53,8 @@ void check_window(const char* op, int64_t kernel_size, int64_t stride, int64_t p
   }
 }
 
-// Scratch buffers that live as long as the thread: a convolution asks for tens of megabytes per
-// call, and fresh allocations that large come straight from the OS, zero-filled page by page.
+// Scratch buffers that live as long as the thread: each thread of the pool keeps its own column
+// matrix, so a convolution allocates nothing after its first call.
 float* scratch(int slot, std::size_t size) {
   thread_local std::vector<std::unique_ptr<float[]>> buffers(2);
   thread_local std::vector<std::size_t> sizes(2, 0);
@@ -64,14 +65,10 @@ float* scratch(int slot, std::size_t size) {
   return buffers[slot].get();
 }
 
-// How many images one im2col + GEMM covers: as many as fit in ~8M floats (32 MB) of columns. One
-// big GEMM keeps BLAS's threads busy; the bound keeps memory flat for any batch size. (Measured on
-// cifar10_cnn: chunks of one or a few images were 1.3-1.6x slower, every small GEMM waking BLAS's
-// threads anew; 8M and 32M floats were alike.)
-int64_t images_per_chunk(const kernels::ConvGeometry& g, int64_t batch) {
-  constexpr int64_t kColsBudget = int64_t{8} << 20;
-  const int64_t per_image = std::max<int64_t>(g.col_rows() * g.out_pixels(), 1);
-  return std::clamp<int64_t>(kColsBudget / per_image, 1, std::max<int64_t>(batch, 1));
+// A 1x1 kernel with stride 1 and no padding reads every pixel once, in place: its column matrix
+// (C, H*W) is the image itself, and im2col/col2im would only copy.
+bool is_pointwise(const kernels::ConvGeometry& g) {
+  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
 }
 
 struct ConvShapes {
@@ -111,10 +108,11 @@ namespace ops {
 
 // ---- convolution --------------------------------------------------------------------------------
 
-// For each chunk of b images:
-//   cols = im2col(x_chunk)                       (K, b*L)
-//   Y    = W (O, K) @ cols                       (O, b*L)   one GEMM for the whole chunk
-//   out[n][o][:] = Y[o][n*L : (n+1)*L] + bias[o]            NCHW again, bias fused into the copy
+// Image by image, the images split over the threads (each thread's GEMMs then run serially):
+//   cols   = im2col(x[i])                  (K, L)       K = C*kh*kw taps, L = Ho*Wo pixels
+//   out[i] = W (O, K) @ cols + bias        (O, L)       already NCHW: no copy back
+// One image's columns (a few hundred KB) stay in cache between im2col and the GEMM; a whole
+// batch's would be tens of MB that go out to memory and back.
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
               int64_t padding) {
   check_image_batch("conv2d", input);
@@ -139,25 +137,24 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
   const auto [n, o, k, l, g] = conv_shapes(x, w, stride, padding);
   Tensor out = empty({n, o, ho, wo});
   const Tensor b_contig = bias.defined() ? bias.contiguous() : Tensor();
-  const float* b = b_contig.defined() ? b_contig.data().data() : nullptr;
-  const int64_t chunk = images_per_chunk(g, n);
-  float* cols = scratch(0, static_cast<std::size_t>(k * chunk * l));
-  float* y = scratch(1, static_cast<std::size_t>(o * chunk * l));
-  for (int64_t n0 = 0; n0 < n; n0 += chunk) {
-    const int64_t bn = std::min(chunk, n - n0);
-    kernels::im2col(x.data_ptr() + n0 * g.image_size(), bn, g, cols);
-    kernels::sgemm(false, false, o, bn * l, k, 1.0f, w.data_ptr(), k, cols, bn * l, 0.0f, y,
-                   bn * l);
-    kernels::parallel_for(0, bn * o, std::max<int64_t>(1, 16384 / l), [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        const int64_t img = i / o, ch = i % o;
-        const float* src = y + ch * bn * l + img * l;
-        float* dst = out.data_ptr() + ((n0 + img) * o + ch) * l;
-        const float shift = b ? b[ch] : 0.0f;
-        for (int64_t p = 0; p < l; ++p) dst[p] = src[p] + shift;
+  const float* b = b_contig.defined() ? b_contig.data_ptr() : nullptr;
+  const float* px = x.data_ptr();
+  const float* pw = w.data_ptr();
+  float* py = out.data_ptr();
+  kernels::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+    float* cols = is_pointwise(g) ? nullptr : scratch(0, static_cast<std::size_t>(k * l));
+    for (int64_t img = lo; img < hi; ++img) {
+      const float* xi = px + img * g.image_size();
+      if (cols != nullptr) kernels::im2col(xi, 1, g, cols);
+      float* yi = py + img * o * l;
+      kernels::sgemm(false, false, o, l, k, 1.0f, pw, k, cols ? cols : xi, l, 0.0f, yi, l);
+      if (b == nullptr) continue;
+      for (int64_t ch = 0; ch < o; ++ch) {
+        float* row = yi + ch * l;
+        for (int64_t p = 0; p < l; ++p) row[p] += b[ch];
       }
-    });
-  }
+    }
+  });
   return out;
 }
 
@@ -362,11 +359,13 @@ BatchNorm2dResult batch_norm2d(const Tensor& input, const Tensor& weight, const 
 // ---- backward nodes -----------------------------------------------------------------------------
 namespace autograd {
 
-// Per chunk of b images, with dYt (O, b*L) the chunk's gradient laid out like the forward's Y:
-//   db += sum of each row of dYt
-//   dW += dYt (O, b*L) @ cols^T (b*L, K)              cols = im2col(x_chunk), recomputed
-//   dX_chunk = col2im(W^T (K, O) @ dYt (O, b*L))      col2im adds each column back where im2col
-//                                                     read it: the adjoint of the gather
+// Image by image again, the images split into one block per thread, dY[i] being (O, L):
+//   db      += row sums of dY[i]
+//   dW      += dY[i] (O, L) @ cols^T (L, K)        cols = im2col(x[i]), recomputed
+//   dX[i]    = col2im(W^T (K, O) @ dY[i] (O, L))   col2im adds each column back where im2col read
+//                                                  it: the adjoint of the gather
+// Each block sums its own dW and db; the blocks' sums are added at the end, so no two threads
+// ever write the same float.
 std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   const auto [n, o, k, l, g] = conv_shapes(input, weight, stride, padding);
   if (grad_output.shape() != Shape{n, o, g.out_h(), g.out_w()}) {
@@ -378,38 +377,58 @@ std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   const bool want_b = has_bias && wants(*this, 2);
   const Tensor x = input.contiguous(), w = weight.contiguous(), dy = grad_output.contiguous();
   Tensor dx = want_x ? zeros(input.shape()) : Tensor();
+  const bool pointwise = is_pointwise(g);
+
+  const int64_t blocks = std::clamp<int64_t>(kernels::num_threads(), 1, std::max<int64_t>(n, 1));
+  // Per block: its partial dW (O*K floats) then its partial db (O floats).
+  std::vector<float> partial(static_cast<std::size_t>(blocks * (o * k + o)), 0.0f);
+  const float* px = x.data_ptr();
+  const float* pw = w.data_ptr();
+  const float* pdy = dy.data_ptr();
+  float* pdx = want_x ? dx.data_ptr() : nullptr;
+  kernels::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+    float* cols = pointwise ? nullptr : scratch(0, static_cast<std::size_t>(k * l));
+    for (int64_t block = first; block < last; ++block) {
+      float* dw_part = partial.data() + block * (o * k + o);
+      float* db_part = dw_part + o * k;
+      for (int64_t img = block * n / blocks; img < (block + 1) * n / blocks; ++img) {
+        const float* xi = px + img * g.image_size();
+        const float* dyi = pdy + img * o * l;
+        if (want_b) {
+          for (int64_t ch = 0; ch < o; ++ch) {
+            float sum = 0.0f;
+            for (int64_t p = 0; p < l; ++p) sum += dyi[ch * l + p];
+            db_part[ch] += sum;
+          }
+        }
+        if (want_w) {
+          if (cols != nullptr) kernels::im2col(xi, 1, g, cols);
+          kernels::sgemm(false, true, o, k, l, 1.0f, dyi, l, cols ? cols : xi, l, 1.0f, dw_part, k);
+        }
+        if (want_x) {
+          float* dxi = pdx + img * g.image_size();
+          if (cols == nullptr) {  // pointwise: dX[i] is W^T @ dY[i] itself
+            kernels::sgemm(true, false, k, l, o, 1.0f, pw, k, dyi, l, 0.0f, dxi, l);
+          } else {
+            kernels::sgemm(true, false, k, l, o, 1.0f, pw, k, dyi, l, 0.0f, cols, l);
+            kernels::col2im(cols, 1, g, dxi);
+          }
+        }
+      }
+    }
+  });
+
   Tensor dw = want_w ? zeros(weight.shape()) : Tensor();
   Tensor db = want_b ? zeros({o}) : Tensor();
-
-  const int64_t chunk = images_per_chunk(g, n);
-  float* cols = scratch(0, static_cast<std::size_t>(k * chunk * l));
-  float* dyt = scratch(1, static_cast<std::size_t>(o * chunk * l));
-  for (int64_t n0 = 0; n0 < n; n0 += chunk) {
-    const int64_t bn = std::min(chunk, n - n0);
-    const int64_t ld = bn * l;
-    // (b, O, L) -> (O, b*L): rows of L contiguous floats move as blocks.
-    for (int64_t img = 0; img < bn; ++img) {
-      for (int64_t ch = 0; ch < o; ++ch) {
-        std::memcpy(dyt + ch * ld + img * l, dy.data_ptr() + ((n0 + img) * o + ch) * l,
-                    static_cast<std::size_t>(l) * sizeof(float));
-      }
+  for (int64_t block = 0; block < blocks; ++block) {
+    const float* dw_part = partial.data() + block * (o * k + o);
+    if (want_w) {
+      float* d = dw.data_ptr();
+      for (int64_t i = 0; i < o * k; ++i) d[i] += dw_part[i];
     }
     if (want_b) {
-      float* pdb = db.data_ptr();
-      for (int64_t ch = 0; ch < o; ++ch) {
-        const float* row = dyt + ch * ld;
-        float sum = 0.0f;
-        for (int64_t i = 0; i < ld; ++i) sum += row[i];
-        pdb[ch] += sum;
-      }
-    }
-    if (want_w) {
-      kernels::im2col(x.data_ptr() + n0 * g.image_size(), bn, g, cols);
-      kernels::sgemm(false, true, o, k, ld, 1.0f, dyt, ld, cols, ld, 1.0f, dw.data_ptr(), k);
-    }
-    if (want_x) {
-      kernels::sgemm(true, false, k, ld, o, 1.0f, w.data_ptr(), k, dyt, ld, 0.0f, cols, ld);
-      kernels::col2im(cols, bn, g, dx.data_ptr() + n0 * g.image_size());
+      float* d = db.data_ptr();
+      for (int64_t ch = 0; ch < o; ++ch) d[ch] += dw_part[o * k + ch];
     }
   }
   return {dx, dw, db};
