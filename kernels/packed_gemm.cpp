@@ -5,8 +5,9 @@
 //   jc: NC columns of C at a time          the packed B block (KC x NC) stays in L3
 //   pc: KC terms of the sum at a time      beta applies on the first block only
 //   ic: MC rows of C at a time             the packed A block (MC x KC) stays in L2
-// and inside that, one 6 x 16 tile of C per micro-kernel call: 12 ymm accumulators, fed per term
-// by two loads of B and six broadcasts of A, so every loaded float is used 6 or 16 times.
+// and inside that, one 6 x 16 (or 4 x 24) tile of C per micro-kernel call: 12 ymm accumulators,
+// fed per term by two (three) loads of B and six (four) broadcasts of A, so every loaded float is
+// used several times.
 // Packing copies A and B into the order the micro-kernel reads them (and is where op() is
 // applied), so transposes cost nothing in the inner loop and edges are zero-padded.
 //
@@ -28,8 +29,7 @@ namespace {
 
 using std::int64_t;
 
-constexpr int64_t kMR = 6, kNR = 16;             // the micro-tile of C
-constexpr int64_t kMaxKC = 384, kMC = 96, kNC = 2048;  // cache blocks (multiples of the tile)
+constexpr int64_t kMaxKC = 384, kMC = 96, kNC = 2016;  // cache blocks (multiples of every tile)
 
 // The sum is cut into equal blocks of at most kMaxKC terms: 288 terms stay one block rather than
 // 256 + a 32-term tail that pays the tile's loads and stores for little arithmetic.
@@ -71,15 +71,16 @@ struct MatrixView {
   }
 };
 
-// Rows [i0, i0+mc) x terms [p0, p0+kc) of op(A) -> panels of kMR rows: panel[p*kMR + r].
-void pack_a(const MatrixView& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
-  for (int64_t ir = 0; ir < mc; ir += kMR) {
-    const int64_t rows = std::min(kMR, mc - ir);
+// Rows [i0, i0+mc) x terms [p0, p0+kc) of op(A) -> panels of mr rows: panel[p*mr + r].
+void pack_a(const MatrixView& a, int64_t mr, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* out) {
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int64_t rows = std::min(mr, mc - ir);
     for (int64_t p = 0; p < kc; ++p) {
-      for (int64_t r = 0; r < rows; ++r) out[p * kMR + r] = a.at(i0 + ir + r, p0 + p);
-      for (int64_t r = rows; r < kMR; ++r) out[p * kMR + r] = 0.0f;
+      for (int64_t r = 0; r < rows; ++r) out[p * mr + r] = a.at(i0 + ir + r, p0 + p);
+      for (int64_t r = rows; r < mr; ++r) out[p * mr + r] = 0.0f;
     }
-    out += kMR * kc;
+    out += mr * kc;
   }
 }
 
@@ -105,91 +106,94 @@ void transpose_8x8(const float* in, int64_t ldi, float* out, int64_t ldo) {
 }
 #endif
 
-// Terms [p0, p0+kc) x columns [j0, j0+nc) of op(B) -> panels of kNR columns: panel[p*kNR + j].
-void pack_b(const MatrixView& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* out) {
-  for (int64_t jr = 0; jr < nc; jr += kNR) {
-    const int64_t cols = std::min(kNR, nc - jr);
+// Terms [p0, p0+kc) x columns [j0, j0+nc) of op(B) -> panels of nr columns: panel[p*nr + j].
+void pack_b(const MatrixView& b, int64_t nr, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+            float* out) {
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int64_t cols = std::min(nr, nc - jr);
     int64_t p = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-    if (b.trans && cols == kNR) {  // B^T stored (n, k): whole 8x8 blocks turned by shuffles
+    if (b.trans && cols == nr) {  // B^T stored (n, k): whole 8x8 blocks turned by shuffles
       const float* src = b.data + (j0 + jr) * b.ld + p0;
       for (; p + 8 <= kc; p += 8) {
-        transpose_8x8(src + p, b.ld, out + p * kNR, kNR);
-        transpose_8x8(src + 8 * b.ld + p, b.ld, out + p * kNR + 8, kNR);
+        for (int64_t v = 0; v < nr; v += 8) {
+          transpose_8x8(src + v * b.ld + p, b.ld, out + p * nr + v, nr);
+        }
       }
     }
 #endif
     for (; p < kc; ++p) {
-      float* dst = out + p * kNR;
-      if (!b.trans && cols == kNR) {  // the common case: 16 contiguous floats of one row of B
+      float* dst = out + p * nr;
+      if (!b.trans && cols == nr) {  // the common case: nr contiguous floats of one row of B
         const float* src = b.data + (p0 + p) * b.ld + j0 + jr;
 #if defined(__AVX2__) && defined(__FMA__)
-        _mm256_store_ps(dst, _mm256_loadu_ps(src));  // two moves, not a call to memcpy
-        _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
+        for (int64_t v = 0; v < nr; v += 8) {  // moves, not a call to memcpy per row
+          _mm256_store_ps(dst + v, _mm256_loadu_ps(src + v));
+        }
 #else
-        std::copy_n(src, kNR, dst);
+        std::copy_n(src, nr, dst);
 #endif
       } else {
         for (int64_t j = 0; j < cols; ++j) dst[j] = b.at(p0 + p, j0 + jr + j);
-        std::fill(dst + cols, dst + kNR, 0.0f);
+        std::fill(dst + cols, dst + nr, 0.0f);
       }
     }
-    out += kNR * kc;
+    out += nr * kc;
   }
 }
 
-// c (kMR x kNR, row stride ldc) = alpha * sum over p of a[p*kMR + r] * b[p*kNR + j] + beta * c;
-// beta == 0 never reads c (it may hold garbage or NaN, as BLAS allows).
+// c (MR x 8*NV, row stride ldc) = alpha * sum over p of a[p*MR + r] * b[p*8*NV + j] + beta * c.
+// beta == 0 never reads c (it may hold garbage or NaN, as BLAS allows). MR*NV accumulators live
+// in registers (12 of the 16 ymm for both tiles used below), fed per term by NV loads of B and
+// MR broadcasts of A.
 #if defined(__AVX2__) && defined(__FMA__)
+template <int MR, int NV>
 void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c,
                   int64_t ldc) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  __m256 acc[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+  }
   for (int64_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a + 0);
-    c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(ai, b0, c40), c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += kMR;
-    b += kNR;
+    __m256 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(ar, bv[v], acc[r][v]);
+    }
+    a += MR;
+    b += 8 * NV;
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  auto store = [&](float* dst, __m256 acc) {
-    acc = _mm256_mul_ps(va, acc);
-    if (beta != 0.0f) acc = _mm256_fmadd_ps(vb, _mm256_loadu_ps(dst), acc);
-    _mm256_storeu_ps(dst, acc);
-  };
-  store(c + 0 * ldc, c00), store(c + 0 * ldc + 8, c01);
-  store(c + 1 * ldc, c10), store(c + 1 * ldc + 8, c11);
-  store(c + 2 * ldc, c20), store(c + 2 * ldc + 8, c21);
-  store(c + 3 * ldc, c30), store(c + 3 * ldc + 8, c31);
-  store(c + 4 * ldc, c40), store(c + 4 * ldc + 8, c41);
-  store(c + 5 * ldc, c50), store(c + 5 * ldc + 8, c51);
-}
-#else
-void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c,
-                  int64_t ldc) {
-  float acc[kMR][kNR] = {};
-  for (int64_t p = 0; p < kc; ++p, a += kMR, b += kNR) {
-    for (int64_t r = 0; r < kMR; ++r) {
-      for (int64_t j = 0; j < kNR; ++j) acc[r][j] += a[r] * b[j];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      float* dst = c + r * ldc + 8 * v;
+      __m256 out = _mm256_mul_ps(va, acc[r][v]);
+      if (beta != 0.0f) out = _mm256_fmadd_ps(vb, _mm256_loadu_ps(dst), out);
+      _mm256_storeu_ps(dst, out);
     }
   }
-  for (int64_t r = 0; r < kMR; ++r) {
-    for (int64_t j = 0; j < kNR; ++j) {
+}
+#else
+template <int MR, int NV>
+void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c,
+                  int64_t ldc) {
+  constexpr int NR = 8 * NV;
+  float acc[MR][NR] = {};
+  for (int64_t p = 0; p < kc; ++p, a += MR, b += NR) {
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NR; ++j) acc[r][j] += a[r] * b[j];
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    for (int j = 0; j < NR; ++j) {
       float& dst = c[r * ldc + j];
       dst = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * dst;
     }
@@ -197,22 +201,60 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float
 }
 #endif
 
-// An edge tile: the micro-kernel wrote alpha * A@B into `tile`; C (rows x cols of it) gets that
-// plus beta * C.
-void write_back(const float* tile, int64_t rows, int64_t cols, float beta, float* c, int64_t ldc) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = c + r * ldc;
-    const float* t = tile + r * kNR;
-    if (beta == 0.0f) {
-      std::copy_n(t, cols, row);
-    } else {
-      for (int64_t j = 0; j < cols; ++j) row[j] = t[j] + beta * row[j];
+// The blocked loops around one micro-kernel shape MR x 8*NV.
+template <int MR, int NV>
+void blocked_sgemm(const MatrixView& av, const MatrixView& bv, int64_t m, int64_t n, int64_t k,
+                   float alpha, float beta, float* c, int64_t ldc) {
+  constexpr int64_t NR = 8 * NV;
+  static_assert(kMC % MR == 0 && kNC % NR == 0);
+  thread_local PackBuffer a_buffer, b_buffer;
+  const int64_t kc_max = k_block(k);
+  float* ap = a_buffer.get((kMC + MR) * kc_max);
+  float* bp = b_buffer.get((kNC + NR) * kc_max);
+  alignas(64) float tile[MR * NR];
+  for (int64_t jc = 0; jc < n; jc += kNC) {
+    const int64_t nc = std::min(kNC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const float beta_here = pc == 0 ? beta : 1.0f;  // later blocks add to what the first wrote
+      pack_b(bv, NR, pc, kc, jc, nc, bp);
+      for (int64_t ic = 0; ic < m; ic += kMC) {
+        const int64_t mc = std::min(kMC, m - ic);
+        pack_a(av, MR, ic, mc, pc, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t cols = std::min(NR, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t rows = std::min<int64_t>(MR, mc - ir);
+            float* cij = c + (ic + ir) * ldc + jc + jr;
+            if (rows == MR && cols == NR) {
+              micro_kernel<MR, NV>(kc, ap + ir * kc, bp + jr * kc, alpha, beta_here, cij, ldc);
+              continue;
+            }
+            // An edge tile: compute the whole tile aside, then write back the part inside C.
+            micro_kernel<MR, NV>(kc, ap + ir * kc, bp + jr * kc, alpha, 0.0f, tile, NR);
+            for (int64_t r = 0; r < rows; ++r) {
+              float* row = cij + r * ldc;
+              for (int64_t j = 0; j < cols; ++j) {
+                row[j] = beta_here == 0.0f ? tile[r * NR + j] : tile[r * NR + j] + beta_here * row[j];
+              }
+            }
+          }
+        }
+      }
     }
   }
 }
 
+// C's rows and columns padded up to whole tiles: the multiply-adds a tile shape would do.
+int64_t padded_work(int64_t m, int64_t n, int64_t mr, int64_t nr) {
+  return (m + mr - 1) / mr * mr * ((n + nr - 1) / nr * nr);
+}
+
 }  // namespace
 
+// Two tile shapes, 6 x 16 and 4 x 24 (12 accumulators each): the convolutions' M = 32 or 64
+// output channels are whole 4-row tiles but leave a 6-row tile 11% or 3% empty, so each call
+// takes the shape that pads C least (6 x 16 on a tie).
 void packed_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc) {
@@ -223,36 +265,11 @@ void packed_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
     }
     return;
   }
-  thread_local PackBuffer a_buffer, b_buffer;
   const MatrixView av{a, lda, trans_a}, bv{b, ldb, trans_b};
-  const int64_t kc_max = k_block(k);
-  float* ap = a_buffer.get((kMC + kMR) * kc_max);
-  float* bp = b_buffer.get((kNC + kNR) * kc_max);
-  alignas(64) float tile[kMR * kNR];
-  for (int64_t jc = 0; jc < n; jc += kNC) {
-    const int64_t nc = std::min(kNC, n - jc);
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, k - pc);
-      const float beta_here = pc == 0 ? beta : 1.0f;  // later blocks add to what the first wrote
-      pack_b(bv, pc, kc, jc, nc, bp);
-      for (int64_t ic = 0; ic < m; ic += kMC) {
-        const int64_t mc = std::min(kMC, m - ic);
-        pack_a(av, ic, mc, pc, kc, ap);
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          const int64_t cols = std::min(kNR, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
-            const int64_t rows = std::min(kMR, mc - ir);
-            float* cij = c + (ic + ir) * ldc + jc + jr;
-            if (rows == kMR && cols == kNR) {
-              micro_kernel(kc, ap + ir * kc, bp + jr * kc, alpha, beta_here, cij, ldc);
-            } else {
-              micro_kernel(kc, ap + ir * kc, bp + jr * kc, alpha, 0.0f, tile, kNR);
-              write_back(tile, rows, cols, beta_here, cij, ldc);
-            }
-          }
-        }
-      }
-    }
+  if (padded_work(m, n, 4, 24) < padded_work(m, n, 6, 16)) {
+    blocked_sgemm<4, 3>(av, bv, m, n, k, alpha, beta, c, ldc);
+  } else {
+    blocked_sgemm<6, 2>(av, bv, m, n, k, alpha, beta, c, ldc);
   }
 }
 
