@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tinytorch/activations.hpp"
+#include "tinytorch/kernels/parallel.hpp"
 
 namespace tinytorch::ops {
 namespace {
@@ -23,7 +24,11 @@ Tensor map(const Tensor& x, F f) {
   Tensor out = empty(x.shape());
   const std::span<const float> src = in.data();
   const std::span<float> dst = out.data();
-  for (std::size_t i = 0; i < src.size(); ++i) dst[i] = f(src[i]);
+  // Elementwise: split over the threads once a block is big enough to pay for the wake-up.
+  kernels::parallel_for(0, static_cast<std::int64_t>(src.size()), std::int64_t{1} << 15,
+                        [&](std::int64_t lo, std::int64_t hi) {
+                          for (std::int64_t i = lo; i < hi; ++i) dst[i] = f(src[i]);
+                        });
   return out;
 }
 

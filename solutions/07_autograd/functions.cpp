@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tinytorch/autograd.hpp"
+#include "tinytorch/kernels/parallel.hpp"
 #include "tinytorch/losses.hpp"
 
 namespace tinytorch::autograd {
@@ -41,7 +42,11 @@ Tensor zip_map(const Tensor& a, const Tensor& b, F f) {
   Tensor out = empty(a.shape());
   const std::span<const float> x = ac.data(), y = bc.data();
   const std::span<float> o = out.data();
-  for (std::size_t i = 0; i < o.size(); ++i) o[i] = f(x[i], y[i]);
+  // Elementwise: split over the threads once a block is big enough to pay for the wake-up.
+  kernels::parallel_for(0, static_cast<int64_t>(o.size()), int64_t{1} << 15,
+                        [&](int64_t lo, int64_t hi) {
+                          for (int64_t i = lo; i < hi; ++i) o[i] = f(x[i], y[i]);
+                        });
   return out;
 }
 
