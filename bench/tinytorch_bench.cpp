@@ -3,6 +3,11 @@
 // synthetic inputs, batch 64, Adam, cross-entropy; `repeats` timed runs of `steps` steps each after
 // a warm-up, and the median of the runs is reported. gpt_char, a character-level GPT, reports
 // tokens (batch x context) per second instead of images, on a batch of 32 windows by default.
+//
+// The first line is the machine's sgemm rate (1024^3, the bench's thread count) through OpenBLAS
+// and through kernels::sgemm; each image net's line adds the GFLOP/s its training reaches (from
+// the multiply-adds of its convolutions and linear layers) and that as a fraction of OpenBLAS's.
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "tinytorch/autograd.hpp"
+#include "tinytorch/kernels/gemm.hpp"
 #include "tinytorch/kernels/threads.hpp"
 #include "tinytorch/layers.hpp"
 #include "tinytorch/losses.hpp"
@@ -31,6 +37,11 @@ struct Net {
   std::function<std::shared_ptr<nn::Module>()> make;
   Shape sample_shape;  // one input sample
   std::int64_t classes;
+  // Multiply-adds of one image's forward pass (convolutions: out_channels * C*k*k * Ho*Wo; linear:
+  // in * out), and of the first layer, whose input needs no gradient: training does the forward,
+  // dW and dX for every layer but that one's dX, 3 * forward - first.
+  std::int64_t forward_macs;
+  std::int64_t first_layer_macs;
 };
 
 // The registry of benchmarked nets; each mirrors a net of bench/pytorch_reference.py.
@@ -43,7 +54,9 @@ std::map<std::string, Net> nets() {
                                                   nn::Linear(64, 10));
         },
         {784},
-        10}},
+        10,
+        784 * 128 + 128 * 64 + 64 * 10,
+        784 * 128}},
       {"mnist_lenet",
        {[] {
           return std::make_shared<nn::Sequential>(
@@ -52,7 +65,9 @@ std::map<std::string, Net> nets() {
               nn::Linear(128, 10));
         },
         {1, 28, 28},
-        10}},
+        10,
+        8 * 9 * 784 + 16 * 72 * 196 + 784 * 128 + 128 * 10,
+        8 * 9 * 784}},
       {"cifar10_cnn",
        {[] {
           return std::make_shared<nn::Sequential>(
@@ -62,7 +77,10 @@ std::map<std::string, Net> nets() {
               nn::Linear(4096, 256), nn::ReLU(), nn::Linear(256, 10));
         },
         {3, 32, 32},
-        10}},
+        10,
+        32 * 27 * 1024 + 32 * 288 * 1024 + 64 * 288 * 256 + 64 * 576 * 256 + 4096 * 256 +
+            256 * 10,
+        32 * 27 * 1024}},
   };
 }
 
@@ -78,8 +96,39 @@ double seconds(F&& f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// GFLOP/s of C = A @ B, 1024 x 1024 x 1024, median of 7 (after 2 warm-ups).
+template <class Gemm>
+double sgemm_gflops(Gemm&& gemm) {
+  constexpr int n = 1024;
+  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+  std::vector<double> rates;
+  for (int r = 0; r < 9; ++r) {
+    const double s = seconds([&] { gemm(n, a.data(), b.data(), c.data()); });
+    if (r >= 2) rates.push_back(2.0 * n * n * n / s / 1e9);
+  }
+  return median(rates);
+}
+
+// The machine's sgemm rate at the bench's thread count: OpenBLAS with its own threads (set back to
+// one after, as the framework keeps it), and kernels::sgemm over the framework's pool.
+nlohmann::json sgemm_rates() {
+  const int threads = kernels::num_threads();
+  openblas_set_num_threads(threads);
+  const double openblas = sgemm_gflops([](int n, const float* a, const float* b, float* c) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+  });
+  openblas_set_num_threads(1);
+  const double ours = sgemm_gflops([](int n, const float* a, const float* b, float* c) {
+    kernels::sgemm(false, false, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+  });
+  return {{"sgemm", "1024x1024x1024"},
+          {"threads", threads},
+          {"openblas_gflops", openblas},
+          {"tinytorch_gflops", ours}};
+}
+
 nlohmann::json run(const std::string& name, const Net& net, std::int64_t batch, int steps,
-                   int repeats) {
+                   int repeats, double sgemm_rate) {
   Generator generator(0);
   Shape input_shape{batch};
   input_shape.insert(input_shape.end(), net.sample_shape.begin(), net.sample_shape.end());
@@ -115,12 +164,17 @@ nlohmann::json run(const std::string& name, const Net& net, std::int64_t batch, 
                           }));
     model->train();
   }
+  const double train_rate = median(train_rates);
+  const double train_gflops =
+      2.0 * static_cast<double>(3 * net.forward_macs - net.first_layer_macs) * train_rate / 1e9;
   return {{"framework", "tinytorch"},
           {"net", name},
           {"batch", batch},
           {"threads", kernels::num_threads()},
-          {"train_img_per_s", median(train_rates)},
+          {"train_img_per_s", train_rate},
           {"infer_img_per_s", median(infer_rates)},
+          {"train_gflops", train_gflops},
+          {"fraction_of_openblas_sgemm", train_gflops / sgemm_rate},
           {"repeats", repeats},
           {"steps", steps}};
 }
@@ -222,6 +276,8 @@ int main(int argc, char** argv) {
       for (const auto& [name, net] : registry) selected.push_back(name);
       selected.emplace_back(kGptName);
     }
+    const nlohmann::json rates = sgemm_rates();
+    std::cout << rates.dump() << std::endl;
     for (const auto& name : selected) {
       if (name == kGptName) {
         std::cout << run_gpt(batch > 0 ? batch : kGptBatch, steps, repeats).dump() << std::endl;
@@ -230,7 +286,9 @@ int main(int argc, char** argv) {
       const auto it = registry.find(name);
       if (it == registry.end())
         throw std::invalid_argument("unknown net '" + name + "' (see --list)");
-      std::cout << run(name, it->second, batch > 0 ? batch : 64, steps, repeats).dump()
+      std::cout << run(name, it->second, batch > 0 ? batch : 64, steps, repeats,
+                       rates["openblas_gflops"].get<double>())
+                       .dump()
                 << std::endl;
     }
   } catch (const std::exception& error) {
