@@ -235,7 +235,8 @@ void blocked_sgemm(const MatrixView& av, const MatrixView& bv, int64_t m, int64_
             for (int64_t r = 0; r < rows; ++r) {
               float* row = cij + r * ldc;
               for (int64_t j = 0; j < cols; ++j) {
-                row[j] = beta_here == 0.0f ? tile[r * NR + j] : tile[r * NR + j] + beta_here * row[j];
+                row[j] =
+                    beta_here == 0.0f ? tile[r * NR + j] : tile[r * NR + j] + beta_here * row[j];
               }
             }
           }

@@ -61,16 +61,17 @@ void adam_update(std::span<float> p, std::span<const float> g, std::span<float> 
   const auto step_size = static_cast<float>(o.lr() / bias_correction1);
   const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
   // Every element on its own: split over the threads for a large parameter.
-  kernels::parallel_for(0, static_cast<std::int64_t>(p.size()), std::int64_t{1} << 15,
-                        [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) {
-      const float gi = g[i] + wd * p[i];
-      m[i] = b1 * m[i] + (1.0f - b1) * gi;       // first moment: a running mean of g
-      v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;  // second moment: a running mean of g^2
-      const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
-      p[i] -= step_size * (m[i] / denom);  // p -= lr * m_hat / (sqrt(v_hat) + eps)
-    }
-  });
+  kernels::parallel_for(
+      0, static_cast<std::int64_t>(p.size()), std::int64_t{1} << 15,
+      [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t i = lo; i < hi; ++i) {
+          const float gi = g[i] + wd * p[i];
+          m[i] = b1 * m[i] + (1.0f - b1) * gi;       // first moment: a running mean of g
+          v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;  // second moment: a running mean of g^2
+          const float denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
+          p[i] -= step_size * (m[i] / denom);  // p -= lr * m_hat / (sqrt(v_hat) + eps)
+        }
+      });
 }
 
 }  // namespace

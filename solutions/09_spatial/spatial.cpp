@@ -3,8 +3,9 @@
 //
 // Convolution is im2col + one GEMM per image, the images spread over the threads
 // (kernels/im2col.hpp explains the column layout): the seven nested loops of the definition
-// become a matrix product that kernels::sgemm runs at tens of GFLOP/s. Pooling and batch normalisation are memory-bound loops over contiguous (H, W)
-// planes, spread over the threads with kernels::parallel_for.
+// become a matrix product that kernels::sgemm runs at tens of GFLOP/s. Pooling and batch
+// normalisation are memory-bound loops over contiguous (H, W) planes, spread over the threads with
+// kernels::parallel_for.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

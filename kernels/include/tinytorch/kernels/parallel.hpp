@@ -2,8 +2,8 @@
 // Framework-owned: a minimal parallel loop over an index range, sized by kernels::num_threads().
 //
 // The framework's only threads: a pool started once, sized by kernels::num_threads(). GEMMs split
-// over it (kernels::sgemm; OpenBLAS is kept to one thread so the two never fight over cores), and so
-// do the loops around them (im2col, col2im, pooling, normalisation, a convolution's images).
+// over it (kernels::sgemm; OpenBLAS is kept to one thread so the two never fight over cores), and
+// so do the loops around them (im2col, col2im, pooling, normalisation, a convolution's images).
 // Work is split into one contiguous block per thread; the calling thread runs the first block.
 // Below `grain` items per thread the loop runs serially: waking a thread costs microseconds.
 // Inside a block, a nested parallel_for (or sgemm) runs serially on that block's thread.
