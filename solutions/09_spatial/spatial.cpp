@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -54,16 +53,16 @@ void check_window(const char* op, int64_t kernel_size, int64_t stride, int64_t p
   }
 }
 
-// Scratch buffers that live as long as the thread: each thread of the pool keeps its own column
-// matrix, so a convolution allocates nothing after its first call.
-float* scratch(int slot, std::size_t size) {
-  thread_local std::vector<std::unique_ptr<float[]>> buffers(2);
-  thread_local std::vector<std::size_t> sizes(2, 0);
-  if (sizes[slot] < size) {
-    buffers[slot].reset(new float[size]);  // uninitialised: every use writes before it reads
-    sizes[slot] = size;
+// One column matrix per thread, kept for the thread's life: each thread of the pool reuses its
+// own, so a convolution allocates nothing after its first call.
+float* column_buffer(std::size_t size) {
+  thread_local std::unique_ptr<float[]> buffer;
+  thread_local std::size_t capacity = 0;
+  if (capacity < size) {
+    buffer = std::make_unique_for_overwrite<float[]>(size);  // every use writes before it reads
+    capacity = size;
   }
-  return buffers[slot].get();
+  return buffer.get();
 }
 
 // A 1x1 kernel with stride 1 and no padding reads every pixel once, in place: its column matrix
@@ -142,8 +141,9 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
   const float* px = x.data_ptr();
   const float* pw = w.data_ptr();
   float* py = out.data_ptr();
+  const bool pointwise = is_pointwise(g);
   kernels::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
-    float* cols = is_pointwise(g) ? nullptr : scratch(0, static_cast<std::size_t>(k * l));
+    float* cols = pointwise ? nullptr : column_buffer(static_cast<std::size_t>(k * l));
     for (int64_t img = lo; img < hi; ++img) {
       const float* xi = px + img * g.image_size();
       if (cols != nullptr) kernels::im2col(xi, 1, g, cols);
@@ -388,7 +388,7 @@ std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   const float* pdy = dy.data_ptr();
   float* pdx = want_x ? dx.data_ptr() : nullptr;
   kernels::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
-    float* cols = pointwise ? nullptr : scratch(0, static_cast<std::size_t>(k * l));
+    float* cols = pointwise ? nullptr : column_buffer(static_cast<std::size_t>(k * l));
     for (int64_t block = first; block < last; ++block) {
       float* dw_part = partial.data() + block * (o * k + o);
       float* db_part = dw_part + o * k;
