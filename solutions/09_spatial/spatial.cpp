@@ -19,6 +19,7 @@
 #include "tinytorch/kernels/im2col.hpp"
 #include "tinytorch/kernels/parallel.hpp"
 #include "tinytorch/kernels/threads.hpp"
+#include "tinytorch/kernels/winograd.hpp"
 #include "tinytorch/spatial.hpp"
 
 namespace tinytorch {
@@ -71,6 +72,15 @@ bool is_pointwise(const kernels::ConvGeometry& g) {
   return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
 }
 
+// A 3x3, stride-1 kernel over enough input channels goes to Winograd's F(2x2, 3x3)
+// (kernels/winograd.hpp): 2.25x fewer multiplies than im2col + GEMM. With few input channels the
+// per-position GEMMs are too thin to pay for the transforms, and im2col wins.
+constexpr int64_t kWinogradMinChannels = 16;
+
+bool use_winograd(const kernels::ConvGeometry& g) {
+  return kernels::winograd_applies(g) && g.channels >= kWinogradMinChannels;
+}
+
 struct ConvShapes {
   int64_t n, o, k, l;  // batch, out channels, K = C*kh*kw, L = Ho*Wo
   kernels::ConvGeometry g;
@@ -86,6 +96,24 @@ ConvShapes conv_shapes(const Tensor& input, const Tensor& weight, int64_t stride
 bool wants(const autograd::Node& node, std::size_t i) {
   if (i >= node.inputs.size()) return true;
   return node.inputs[i].defined() && node.inputs[i].requires_grad();
+}
+
+// db[ch] = the sum of dY (N, O, L) over images and pixels, one output channel per task.
+Tensor bias_gradient(const Tensor& dy, int64_t n, int64_t o, int64_t l) {
+  Tensor db = empty({o});
+  const float* p = dy.data_ptr();
+  float* d = db.data_ptr();
+  kernels::parallel_for(0, o, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t ch = lo; ch < hi; ++ch) {
+      float sum = 0.0f;
+      for (int64_t img = 0; img < n; ++img) {
+        const float* row = p + (img * o + ch) * l;
+        for (int64_t i = 0; i < l; ++i) sum += row[i];
+      }
+      d[ch] = sum;
+    }
+  });
+  return db;
 }
 
 }  // namespace
@@ -141,6 +169,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
   const float* px = x.data_ptr();
   const float* pw = w.data_ptr();
   float* py = out.data_ptr();
+  if (use_winograd(g)) {
+    kernels::winograd_conv2d(px, n, g, pw, o, b, py);
+    return out;
+  }
   const bool pointwise = is_pointwise(g);
   kernels::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
     float* cols = pointwise ? nullptr : column_buffer(static_cast<std::size_t>(k * l));
@@ -377,6 +409,14 @@ std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   const bool want_x = wants(*this, 0), want_w = wants(*this, 1);
   const bool want_b = has_bias && wants(*this, 2);
   const Tensor x = input.contiguous(), w = weight.contiguous(), dy = grad_output.contiguous();
+  if (use_winograd(g)) {  // the kernel overwrites dX and dW; db is dY's sum per channel
+    Tensor dx = want_x ? empty(input.shape()) : Tensor();
+    Tensor dw = want_w ? empty(weight.shape()) : Tensor();
+    kernels::winograd_conv2d_backward(x.data_ptr(), w.data_ptr(), dy.data_ptr(), n, g, o,
+                                      want_x ? dx.data_ptr() : nullptr,
+                                      want_w ? dw.data_ptr() : nullptr);
+    return {dx, dw, want_b ? bias_gradient(dy, n, o, l) : Tensor()};
+  }
   Tensor dx = want_x ? zeros(input.shape()) : Tensor();
   const bool pointwise = is_pointwise(g);
 
