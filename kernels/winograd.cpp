@@ -23,11 +23,13 @@ constexpr int64_t kPositions = 16;  // xi = 4*r + s, the 4x4 transformed tile
 constexpr int64_t kChunk = 96;      // tiles per chunk: a multiple of both micro-kernel widths
 
 // Each 2-d transform X -> L X R applies one 1-d rule down the columns (the rows' stage), then
-// along the rows. The rules:
-//   B^T: (d0 - d2, d1 + d2, d2 - d1, d1 - d3)        its adjoint B: (v0, v1 - v2 + v3, v1 + v2 -
-//   v0, -v3) A^T: (m0 + m1 + m2, m1 - m2 - m3)                its adjoint A: (y0, y0 + y1, y0 - y1,
-//   -y1) G:   (g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2)  its adjoint G^T: see
-//   weight_adjoint_rule
+// along the rows. The rules, and their adjoints for backward:
+//   B^T d = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+//   B v   = (v0, v1 - v2 + v3, v1 + v2 - v0, -v3)
+//   A^T m = (m0 + m1 + m2, m1 - m2 - m3)
+//   A y   = (y0, y0 + y1, y0 - y1, -y1)
+//   G g   = (g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2)
+//   G^T u = (u0 + (u1 + u2)/2, (u1 - u2)/2, (u1 + u2)/2 + u3)
 
 // G g: (g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2)
 void weight_rule(float g0, float g1, float g2, float* out) {

@@ -482,7 +482,7 @@ std::vector<Tensor> MaxPool2dBackward::backward(const Tensor& grad_output) {
                                 shape_to_string(grad_output.shape()) + ", expected " +
                                 shape_to_string(indices.shape()));
   }
-  Tensor dx = zeros(input_shape);
+  Tensor dx = empty(input_shape);  // zeroed plane by plane below, while the plane is in cache
   const Tensor dy = grad_output.contiguous(), idx = indices.contiguous();
   const int64_t planes = input_shape[0] * input_shape[1];
   const int64_t in_plane = input_shape[2] * input_shape[3];
@@ -494,6 +494,7 @@ std::vector<Tensor> MaxPool2dBackward::backward(const Tensor& grad_output) {
                         [&](int64_t lo, int64_t hi) {
                           for (int64_t plane = lo; plane < hi; ++plane) {
                             float* d = pdx + plane * in_plane;
+                            std::fill(d, d + in_plane, 0.0f);
                             for (int64_t i = plane * out_plane; i < (plane + 1) * out_plane; ++i) {
                               d[static_cast<int64_t>(pidx[i])] += pdy[i];
                             }
