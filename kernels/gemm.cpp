@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "packed_gemm.hpp"
@@ -59,6 +60,32 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
       serial_sgemm(trans_a, trans_b, stop - start, n, k, alpha, a_rows, lda, b, ldb, beta,
                    c + start * ldc, ldc);
     }
+  });
+}
+
+// Entries of at least kSplitWork multiply-adds each split themselves over the pool; smaller ones
+// go to the threads whole, enough per block to be worth a wake-up.
+void sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                   const float* a, int64_t lda, std::span<const int64_t> a_offsets, const float* b,
+                   int64_t ldb, std::span<const int64_t> b_offsets, float beta, float* c,
+                   int64_t ldc, int64_t c_stride) {
+  if (a_offsets.size() != b_offsets.size()) {
+    throw std::invalid_argument("sgemm_batched: " + std::to_string(a_offsets.size()) +
+                                " offsets for A but " + std::to_string(b_offsets.size()) +
+                                " for B; give one of each per batch entry");
+  }
+  const auto batch = static_cast<int64_t>(a_offsets.size());
+  const auto entry = [&](int64_t i) {
+    sgemm(trans_a, trans_b, m, n, k, alpha, a + a_offsets[static_cast<std::size_t>(i)], lda,
+          b + b_offsets[static_cast<std::size_t>(i)], ldb, beta, c + i * c_stride, ldc);
+  };
+  const int64_t work = std::max<int64_t>(m * n * k, 1);
+  if (work >= kSplitWork) {
+    for (int64_t i = 0; i < batch; ++i) entry(i);
+    return;
+  }
+  parallel_for(0, batch, std::max<int64_t>(1, kSplitWork / work), [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) entry(i);
   });
 }
 

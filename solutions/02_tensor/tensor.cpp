@@ -12,6 +12,7 @@
 #include <ostream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tinytorch/kernels/gemm.hpp"
 #include "tinytorch/tensor.hpp"
@@ -785,8 +786,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return binary_op(a, b, [](float x, float y) { return x / y; });
 }
 
-// (..., n, k) @ (..., k, m) -> (broadcast batch..., n, m): one sgemm per batch entry, reading each
-// operand in place when BLAS can (row-major or transposed layout), else from a contiguous copy.
+// (..., n, k) @ (..., k, m) -> (broadcast batch..., n, m): one GEMM per batch entry (a batched
+// GEMM spreads small ones over the threads), reading each operand in place when BLAS can
+// (row-major or transposed layout), else from a contiguous copy.
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const auto shapes = shape_to_string(a.shape()) + " and " + shape_to_string(b.shape());
   if (a.dim() < 2 || b.dim() < 2) {
@@ -810,8 +812,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape out_shape = batch;
   out_shape.push_back(n);
   out_shape.push_back(m);
-  Tensor out = zeros(out_shape);               // (B..., n, m)
-  if (out.numel() == 0 || k == 0) return out;  // an empty sum is 0
+  if (shape_numel(out_shape) == 0 || k == 0) return zeros(out_shape);  // an empty sum is 0
+  Tensor out = empty(out_shape);  // (B..., n, m), every entry written by the GEMMs (beta = 0)
 
   // Fast path, a Linear layer's case: (B..., n, k) contiguous @ (k, m) is one (B*n, k) @ (k, m).
   const BlasMatrix bm0 = blas_matrix(b);
@@ -829,18 +831,19 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       broadcast_strides(a_batch, Shape(A.strides().begin(), A.strides().end() - 2), batch);
   const Shape b_strides =
       broadcast_strides(b_batch, Shape(B.strides().begin(), B.strides().end() - 2), batch);
-  const int64_t batches = shape_numel(batch);
-  for (int64_t i = 0; i < batches; ++i) {
-    int64_t a_off = 0, b_off = 0, rest = i;  // unravel i over the batch shape
+  const auto batches = static_cast<std::size_t>(shape_numel(batch));
+  std::vector<int64_t> a_offsets(batches, 0), b_offsets(batches, 0);
+  for (std::size_t i = 0; i < batches; ++i) {
+    auto rest = static_cast<int64_t>(i);  // unravel i over the batch shape
     for (auto d = static_cast<int64_t>(batch.size()) - 1; d >= 0; --d) {
       const int64_t idx = rest % batch[d];
       rest /= batch[d];
-      a_off += idx * a_strides[d];
-      b_off += idx * b_strides[d];
+      a_offsets[i] += idx * a_strides[d];
+      b_offsets[i] += idx * b_strides[d];
     }
-    kernels::sgemm(am.trans, bm.trans, n, m, k, 1.0f, A.data_ptr() + a_off, am.ld,
-                   B.data_ptr() + b_off, bm.ld, 0.0f, out.data_ptr() + i * n * m, m);
   }
+  kernels::sgemm_batched(am.trans, bm.trans, n, m, k, 1.0f, A.data_ptr(), am.ld, a_offsets,
+                         B.data_ptr(), bm.ld, b_offsets, 0.0f, out.data_ptr(), m, n * m);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "tinytorch/kernels/gemm.hpp"
@@ -124,6 +125,57 @@ TEST(Sgemm, RunsSeriallyInsideAParallelLoop) {
     }
   });
   for (double e : errors) EXPECT_LT(e, kTolerance);
+}
+
+// A batch of `count` (m, k) @ (k, n) products whose A operand repeats every `repeat` entries (a
+// broadcast batch dimension), against cblas_sgemm entry by entry.
+double batched_error(int64_t count, int64_t repeat, int64_t m, int64_t n, int64_t k) {
+  const auto a = random_values(static_cast<std::size_t>(repeat * m * k), 1);
+  const auto b = random_values(static_cast<std::size_t>(count * k * n), 2);
+  std::vector<int64_t> a_offsets, b_offsets;
+  for (int64_t i = 0; i < count; ++i) {
+    a_offsets.push_back((i % repeat) * m * k);
+    b_offsets.push_back(i * k * n);
+  }
+  std::vector<float> got(static_cast<std::size_t>(count * m * n), NAN), expected(got.size());
+  tinytorch::kernels::sgemm_batched(false, false, m, n, k, 1.0f, a.data(), k, a_offsets, b.data(),
+                                    n, b_offsets, 0.0f, got.data(), n, m * n);
+  for (int64_t i = 0; i < count; ++i) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), 1.0f, a.data() + a_offsets[static_cast<std::size_t>(i)],
+                static_cast<int>(k), b.data() + b_offsets[static_cast<std::size_t>(i)],
+                static_cast<int>(n), 0.0f, expected.data() + i * m * n, static_cast<int>(n));
+  }
+  double worst = 0.0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double diff = std::abs(double{got[i]} - double{expected[i]});
+    worst = std::isnan(diff) ? std::numeric_limits<double>::infinity() : std::max(worst, diff);
+  }
+  return worst / std::sqrt(static_cast<double>(k));
+}
+
+TEST(SgemmBatched, SmallEntriesSpreadOverThreadsMatchOpenBlas) {
+  const int before = tinytorch::kernels::num_threads();
+  tinytorch::kernels::set_num_threads(3);
+  EXPECT_LT(batched_error(37, 37, 9, 17, 13), kTolerance);  // attention-sized, one entry each
+  tinytorch::kernels::set_num_threads(before);
+}
+
+TEST(SgemmBatched, BroadcastOperandRepeatsThroughItsOffsets) {
+  EXPECT_LT(batched_error(12, 3, 8, 24, 16), kTolerance);
+}
+
+TEST(SgemmBatched, LargeEntriesSplitThemselves) {
+  EXPECT_LT(batched_error(3, 3, 70, 300, 80), kTolerance);
+}
+
+TEST(SgemmBatched, MismatchedOffsetCountsAreRefused) {
+  const std::vector<float> x(16, 1.0f);
+  std::vector<float> y(16);
+  const std::vector<int64_t> two{0, 0}, three{0, 0, 0};
+  EXPECT_THROW(tinytorch::kernels::sgemm_batched(false, false, 2, 2, 2, 1.0f, x.data(), 2, two,
+                                                 x.data(), 2, three, 0.0f, y.data(), 2, 4),
+               std::invalid_argument);
 }
 
 }  // namespace
