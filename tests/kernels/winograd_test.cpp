@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <random>
-#include <stdexcept>
 #include <vector>
 
 #include "tinytorch/kernels/threads.hpp"
@@ -76,9 +75,8 @@ double max_difference(const std::vector<float>& got, const std::vector<double>& 
   return worst;
 }
 
-// Forward, dX and dW of one case with one tile, each within 1e-5 per term summed (values are in
-// [-1, 1]).
-void check(const Case& k, tinytorch::kernels::WinogradTile tile) {
+// Forward, dX and dW of one case, each within 1e-5 per term summed (values are in [-1, 1]).
+void check(const Case& k) {
   const ConvGeometry g{k.c, k.h, k.w, 3, 3, 1, k.padding};
   ASSERT_TRUE(tinytorch::kernels::winograd_applies(g));
   const int64_t ho = g.out_h(), wo = g.out_w();
@@ -89,9 +87,9 @@ void check(const Case& k, tinytorch::kernels::WinogradTile tile) {
   const Direct expected = direct(k, g, x, w, b, dy);
 
   std::vector<float> y(expected.y.size(), NAN), dx(x.size(), NAN), dw(w.size(), NAN);
-  tinytorch::kernels::winograd_conv2d(x.data(), k.n, g, w.data(), k.o, b.data(), y.data(), tile);
+  tinytorch::kernels::winograd_conv2d(x.data(), k.n, g, w.data(), k.o, b.data(), y.data());
   tinytorch::kernels::winograd_conv2d_backward(x.data(), w.data(), dy.data(), k.n, g, k.o,
-                                               dx.data(), dw.data(), tile);
+                                               dx.data(), dw.data());
   const double terms = static_cast<double>(k.c * 9);
   EXPECT_LT(max_difference(y, expected.y), 1e-5 * terms) << "forward";
   EXPECT_LT(max_difference(dx, expected.dx), 1e-5 * static_cast<double>(k.o * 9)) << "dx";
@@ -106,60 +104,37 @@ TEST(Winograd, AppliesOnlyToThreeByThreeStrideOne) {
   EXPECT_FALSE(winograd_applies({8, 16, 16, 1, 1, 1, 0}));  // pointwise
 }
 
-// Every case runs with both tiles: F(2x2, 3x3) and F(4x4, 3x3).
-class WinogradTiles : public testing::TestWithParam<tinytorch::kernels::WinogradTile> {};
-
-TEST_P(WinogradTiles, MatchesDefinitionWithSamePadding) {
-  check({2, 3, 8, 8, 4, 1}, GetParam());
+TEST(Winograd, MatchesDefinitionWithSamePadding) {
+  check({2, 3, 8, 8, 4, 1});
 }
 
-TEST_P(WinogradTiles, MatchesDefinitionWithOddOutputSizes) {
-  check({2, 5, 7, 9, 3, 1}, GetParam());
+TEST(Winograd, MatchesDefinitionWithOddOutputSizes) {
+  check({2, 5, 7, 9, 3, 1});
 }
 
-TEST_P(WinogradTiles, MatchesDefinitionWithoutPadding) {
-  check({1, 4, 9, 6, 5, 0}, GetParam());
+TEST(Winograd, MatchesDefinitionWithoutPadding) {
+  check({1, 4, 9, 6, 5, 0});
 }
 
-TEST_P(WinogradTiles, MatchesDefinitionWithPaddingTwo) {
-  check({2, 2, 5, 5, 3, 2}, GetParam());
+TEST(Winograd, MatchesDefinitionWithPaddingTwo) {
+  check({2, 2, 5, 5, 3, 2});
 }
 
-TEST_P(WinogradTiles, MatchesDefinitionOnASingleOutputPixel) {
-  check({3, 6, 3, 3, 2, 0}, GetParam());
+TEST(Winograd, MatchesDefinitionOnASingleOutputPixel) {
+  check({3, 6, 3, 3, 2, 0});
 }
 
-// 4 images of 32x32 outputs: chunks cross image boundaries, and the GEMMs are big enough to run
-// the micro-kernel's full tiles.
-TEST_P(WinogradTiles, MatchesDefinitionAcrossChunksAndImages) {
-  check({4, 32, 32, 32, 64, 1}, GetParam());
+// 4 images of 16x16 tiles = 1024 tiles: chunks cross image boundaries, and the GEMMs are big
+// enough to run the micro-kernel's full tiles.
+TEST(Winograd, MatchesDefinitionAcrossChunksAndImages) {
+  check({4, 32, 32, 32, 64, 1});
 }
 
-// An output width that is no multiple of 4 and images of fewer tiles than a chunk.
-TEST_P(WinogradTiles, MatchesDefinitionWithRaggedTileRows) {
-  check({5, 16, 10, 14, 8, 1}, GetParam());
-}
-
-TEST_P(WinogradTiles, MatchesDefinitionOnOneThread) {
+TEST(Winograd, MatchesDefinitionOnOneThread) {
   const int64_t before = tinytorch::kernels::num_threads();
   tinytorch::kernels::set_num_threads(1);
-  check({3, 8, 11, 10, 7, 1}, GetParam());
+  check({3, 8, 11, 10, 7, 1});
   tinytorch::kernels::set_num_threads(before);
-}
-
-INSTANTIATE_TEST_SUITE_P(Tiles, WinogradTiles,
-                         testing::Values(tinytorch::kernels::WinogradTile::f2x2,
-                                         tinytorch::kernels::WinogradTile::f4x4),
-                         [](const auto& info) {
-                           return info.param == tinytorch::kernels::WinogradTile::f2x2 ? "F2x2"
-                                                                                       : "F4x4";
-                         });
-
-TEST(Winograd, RefusesAShapeItDoesNotApplyTo) {
-  const ConvGeometry g{1, 6, 6, 3, 3, 2, 1};  // stride 2
-  std::vector<float> x(36), w(9), y(9);
-  EXPECT_THROW(tinytorch::kernels::winograd_conv2d(x.data(), 1, g, w.data(), 1, nullptr, y.data()),
-               std::invalid_argument);
 }
 
 TEST(Winograd, SkipsTheGradientsThatAreNotWanted) {

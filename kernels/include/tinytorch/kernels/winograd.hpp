@@ -1,10 +1,9 @@
 #pragma once
 // Framework-owned fast layer: the 3x3, stride-1 convolution by Winograd's minimal filtering
-// F(m x m, 3x3), m = 2 or 4 (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-// CVPR 2016).
+// F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016).
 //
-// Take m = 2. The output is cut into 2x2 tiles; tile (i, j) reads the 4x4 input patch d whose
-// top-left corner is (2i - padding, 2j - padding). For a 3x3 kernel g,
+// The output is cut into 2x2 tiles; tile (i, j) reads the 4x4 input patch d whose top-left corner
+// is (2i - padding, 2j - padding). For a 3x3 kernel g,
 //     Y = A^T [ (G g G^T) (.) (B^T d B) ] A          (.) = elementwise
 // is that 2x2 tile, with 16 multiplies where the definition takes 36 (2.25x fewer). Summed over the
 // input channels, the elementwise product becomes 16 independent matrix products, one for each
@@ -14,35 +13,26 @@
 // are exactly those of the forward:
 //     dM = A dY A^T,   dV[xi] = U[xi]^T @ dM[xi],   dX += B dV B^T (added where d was read)
 //     dU[xi] = sum over tiles of dM[xi] @ V[xi]^T,   dW = G^T dU G
-// The F(2x2) transforms only add, subtract and halve, so in float32 the result agrees with
-// im2col + GEMM to about 1e-6 relative. F(4x4, 3x3) is the same with 4x4 output tiles, 6x6 input
-// tiles and 36 GEMMs: 2.25 multiplies per output instead of 4 (and 9 for the definition).
+// The transforms only add, subtract and halve, so in float32 the result agrees with im2col + GEMM
+// to about 1e-6 relative.
 #include <cstdint>
 
 #include "tinytorch/kernels/im2col.hpp"
 
 namespace tinytorch::kernels {
 
-/// Which tile: F(2x2, 3x3) (16 multiplies per 4 outputs) or F(4x4, 3x3) (36 per 16: 1.78x fewer
-/// again, from a 6x6 input tile with coefficients up to 8, so slightly less precise). `automatic`
-/// takes F(4x4) when the output is at least 8x8, else F(2x2).
-enum class WinogradTile { automatic, f2x2, f4x4 };
-
 /// True when g is a 3x3 kernel with stride 1 (any padding): the shapes the functions below take.
 [[nodiscard]] bool winograd_applies(const ConvGeometry& g);
 
 /// y (count, O, Ho, Wo) = the convolution of x (count, C, H, W) with w (O, C, 3, 3), plus bias (O)
 /// when bias is not null. Every element of y is written. The images are split over the threads.
-/// Throws std::invalid_argument unless winograd_applies(g).
 void winograd_conv2d(const float* x, std::int64_t count, const ConvGeometry& g, const float* w,
-                     std::int64_t out_channels, const float* bias, float* y,
-                     WinogradTile tile = WinogradTile::automatic);
+                     std::int64_t out_channels, const float* bias, float* y);
 
 /// The gradients of winograd_conv2d, given dy (count, O, Ho, Wo): dx (count, C, H, W) and
-/// dw (O, C, 3, 3) are overwritten; pass nullptr for one that is not wanted. They are the exact
-/// gradients of the forward with the same tile.
+/// dw (O, C, 3, 3) are overwritten; pass nullptr for one that is not wanted.
 void winograd_conv2d_backward(const float* x, const float* w, const float* dy, std::int64_t count,
                               const ConvGeometry& g, std::int64_t out_channels, float* dx,
-                              float* dw, WinogradTile tile = WinogradTile::automatic);
+                              float* dw);
 
 }  // namespace tinytorch::kernels
