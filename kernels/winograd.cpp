@@ -77,7 +77,7 @@ void transform_weight_gradients(const float* du, int64_t o, int64_t c, float* dw
     for (int r = 0; r < 3; ++r) {
       float out[3];
       weight_adjoint_rule(rows[r][0], rows[r][1], rows[r][2], rows[r][3], out);
-      for (int s = 0; s < 3; ++s) dw[oc * 9 + r * 3 + s] = out[s];
+      for (int s = 0; s < 3; ++s) dw[oc * 9 + int64_t{r} * 3 + s] = out[s];
     }
   }
 }

@@ -63,6 +63,8 @@ float* column_buffer(std::size_t size) {
     buffer = std::make_unique_for_overwrite<float[]>(size);  // every use writes before it reads
     capacity = size;
   }
+  // The analyzer loses track of a thread_local unique_ptr across the reassignment: a false alarm.
+  // NOLINTNEXTLINE(clang-analyzer-cplusplus.NewDelete)
   return buffer.get();
 }
 
@@ -162,7 +164,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
   const int64_t wo = conv_output_size(input.size(3), weight.size(3), stride, padding);
 
   const Tensor x = input.contiguous(), w = weight.contiguous();
-  const auto [n, o, k, l, g] = conv_shapes(x, w, stride, padding);
+  // Named copies, not a structured binding: the lambdas below capture them.
+  const ConvShapes shapes = conv_shapes(x, w, stride, padding);
+  const int64_t n = shapes.n, o = shapes.o, k = shapes.k, l = shapes.l;
+  const kernels::ConvGeometry g = shapes.g;
   Tensor out = empty({n, o, ho, wo});
   const Tensor b_contig = bias.defined() ? bias.contiguous() : Tensor();
   const float* b = b_contig.defined() ? b_contig.data_ptr() : nullptr;
@@ -400,7 +405,9 @@ namespace autograd {
 // Each block sums its own dW and db; the blocks' sums are added at the end, so no two threads
 // ever write the same float.
 std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
-  const auto [n, o, k, l, g] = conv_shapes(input, weight, stride, padding);
+  const ConvShapes shapes = conv_shapes(input, weight, stride, padding);  // captured below
+  const int64_t n = shapes.n, o = shapes.o, k = shapes.k, l = shapes.l;
+  const kernels::ConvGeometry g = shapes.g;
   if (grad_output.shape() != Shape{n, o, g.out_h(), g.out_w()}) {
     throw std::invalid_argument("Conv2dBackward: grad_output has shape " +
                                 shape_to_string(grad_output.shape()) + ", expected " +

@@ -139,8 +139,8 @@ TEST(Winograd, MatchesDefinitionOnOneThread) {
 
 TEST(Winograd, SkipsTheGradientsThatAreNotWanted) {
   const ConvGeometry g{2, 6, 6, 3, 3, 1, 1};
-  const auto x = random_values(2 * 36, 1), w = random_values(3 * 2 * 9, 2);
-  const auto dy = random_values(3 * 36, 3);
+  const auto x = random_values(int64_t{2} * 36, 1), w = random_values(int64_t{3} * 2 * 9, 2);
+  const auto dy = random_values(int64_t{3} * 36, 3);
   std::vector<float> dx(x.size(), 7.0f), dw(w.size(), 7.0f);
   tinytorch::kernels::winograd_conv2d_backward(x.data(), w.data(), dy.data(), 1, g, 3, nullptr,
                                                dw.data());
