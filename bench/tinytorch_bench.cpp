@@ -59,8 +59,8 @@ std::map<std::string, Net> nets() {
         },
         {784},
         10,
-        784 * 128 + 128 * 64 + 64 * 10,
-        784 * 128}},
+        784L * 128 + 128L * 64 + 64L * 10,
+        784L * 128}},
       {"mnist_lenet",
        {[] {
           return std::make_shared<nn::Sequential>(
@@ -70,8 +70,8 @@ std::map<std::string, Net> nets() {
         },
         {1, 28, 28},
         10,
-        8 * 9 * 784 + 16 * 72 * 196 + 784 * 128 + 128 * 10,
-        8 * 9 * 784}},
+        8L * 9 * 784 + 16L * 72 * 196 + 784L * 128 + 128L * 10,
+        8L * 9 * 784}},
       {"cifar10_cnn",
        {[] {
           return std::make_shared<nn::Sequential>(
@@ -82,8 +82,9 @@ std::map<std::string, Net> nets() {
         },
         {3, 32, 32},
         10,
-        32 * 27 * 1024 + 32 * 288 * 1024 + 64 * 288 * 256 + 64 * 576 * 256 + 4096 * 256 + 256 * 10,
-        32 * 27 * 1024}},
+        32L * 27 * 1024 + 32L * 288 * 1024 + 64L * 288 * 256 + 64L * 576 * 256 + 4096L * 256 +
+            256L * 10,
+        32L * 27 * 1024}},
   };
 }
 
@@ -103,7 +104,8 @@ double seconds(F&& f) {
 template <class Gemm>
 double sgemm_gflops(Gemm&& gemm) {
   constexpr int n = 1024;
-  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+  const auto size = static_cast<std::size_t>(n) * n;
+  std::vector<float> a(size, 0.5f), b(size, 0.25f), c(size);
   std::vector<double> rates;
   for (int r = 0; r < 9; ++r) {
     const double s = seconds([&] { gemm(n, a.data(), b.data(), c.data()); });

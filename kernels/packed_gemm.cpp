@@ -43,6 +43,9 @@ class PackBuffer {
  public:
   float* get(int64_t floats) {
     if (floats > size_) {
+      // aligned_alloc: the packed panels are read with aligned AVX loads. Owned at once by the
+      // unique_ptr below, whose deleter frees it.
+      // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
       storage_.reset(static_cast<float*>(std::aligned_alloc(64, round_up(floats) * sizeof(float))));
       if (!storage_) throw std::bad_alloc();
       size_ = floats;
@@ -55,7 +58,9 @@ class PackBuffer {
     return static_cast<std::size_t>((floats + 15) / 16 * 16);
   }
   struct Free {
-    void operator()(float* p) const { std::free(p); }
+    void operator()(float* p) const {
+      std::free(p);  // NOLINT(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+    }
   };
   std::unique_ptr<float, Free> storage_;
   int64_t size_ = 0;
@@ -147,33 +152,33 @@ void pack_b(const MatrixView& b, int64_t nr, int64_t p0, int64_t kc, int64_t j0,
 // in registers (12 of the 16 ymm for both tiles used below), fed per term by NV loads of B and
 // MR broadcasts of A.
 #if defined(__AVX2__) && defined(__FMA__)
-template <int MR, int NV>
+template <int64_t MR, int64_t NV>
 void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c,
                   int64_t ldc) {
   __m256 acc[MR][NV];
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
+  for (int64_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+    for (int64_t v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
   }
   for (int64_t p = 0; p < kc; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
+    for (int64_t v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
+    for (int64_t r = 0; r < MR; ++r) {
       const __m256 ar = _mm256_broadcast_ss(a + r);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(ar, bv[v], acc[r][v]);
+      for (int64_t v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(ar, bv[v], acc[r][v]);
     }
     a += MR;
     b += 8 * NV;
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
+  for (int64_t r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
+    for (int64_t v = 0; v < NV; ++v) {
       float* dst = c + r * ldc + 8 * v;
       __m256 out = _mm256_mul_ps(va, acc[r][v]);
       if (beta != 0.0f) out = _mm256_fmadd_ps(vb, _mm256_loadu_ps(dst), out);
@@ -182,18 +187,18 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float
   }
 }
 #else
-template <int MR, int NV>
+template <int64_t MR, int64_t NV>
 void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c,
                   int64_t ldc) {
   constexpr int NR = 8 * NV;
   float acc[MR][NR] = {};
   for (int64_t p = 0; p < kc; ++p, a += MR, b += NR) {
-    for (int r = 0; r < MR; ++r) {
-      for (int j = 0; j < NR; ++j) acc[r][j] += a[r] * b[j];
+    for (int64_t r = 0; r < MR; ++r) {
+      for (int64_t j = 0; j < NR; ++j) acc[r][j] += a[r] * b[j];
     }
   }
-  for (int r = 0; r < MR; ++r) {
-    for (int j = 0; j < NR; ++j) {
+  for (int64_t r = 0; r < MR; ++r) {
+    for (int64_t j = 0; j < NR; ++j) {
       float& dst = c[r * ldc + j];
       dst = beta == 0.0f ? alpha * acc[r][j] : alpha * acc[r][j] + beta * dst;
     }
@@ -202,7 +207,7 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float alpha, float
 #endif
 
 // The blocked loops around one micro-kernel shape MR x 8*NV.
-template <int MR, int NV>
+template <int64_t MR, int64_t NV>
 void blocked_sgemm(const MatrixView& av, const MatrixView& bv, int64_t m, int64_t n, int64_t k,
                    float alpha, float beta, float* c, int64_t ldc) {
   constexpr int64_t NR = 8 * NV;

@@ -85,7 +85,7 @@ const std::vector<float> kMean = {0.4913f, 0.4821f, 0.4465f};
 const std::vector<float> kStd = {0.2452f, 0.2428f, 0.2606f};
 
 void normalize_in_place(std::vector<float>& images) {
-  const std::size_t plane = 32 * 32;
+  const std::size_t plane = std::size_t{32} * 32;
   for (std::size_t i = 0; i < images.size(); ++i) {
     const std::size_t c = (i / plane) % 3;
     images[i] = (images[i] - kMean[c]) / kStd[c];

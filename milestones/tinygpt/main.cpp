@@ -299,7 +299,7 @@ void restore_training_result(const fs::path& dir, const fs::path& out) {
 }
 
 std::string clock_text(double seconds) {
-  const auto s = static_cast<long>(seconds + 0.5);
+  const long s = std::lround(seconds);
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 

@@ -180,7 +180,9 @@ StepLR::StepLR(optim::Optimizer& optimizer, std::int64_t step_size, double gamma
 
 double StepLR::lr_at(std::int64_t epoch) const {
   check_epoch(epoch, "StepLR");
-  // base_lr * gamma^floor(epoch / step_size): the rate drops by gamma every step_size epochs.
+  // base_lr * gamma^floor(epoch / step_size): the rate drops by gamma every step_size epochs
+  // (the integer division is that floor).
+  // NOLINTNEXTLINE(bugprone-integer-division)
   return base_lr_ * std::pow(gamma_, static_cast<double>(epoch / step_size_));
 }
 
@@ -435,7 +437,8 @@ void load_checkpoint(nn::Module& model, const std::filesystem::path& path) {
     }
   }
   if (by_name.size() != state.size()) {
-    for (const auto& [name, t] : by_name) {
+    for (const auto& model_entry : by_name) {
+      const std::string& name = model_entry.first;  // a plain name: lambdas cannot capture bindings
       const bool known = std::any_of(state.begin(), state.end(),
                                      [&](const auto& entry) { return entry.first == name; });
       if (!known) {

@@ -198,7 +198,8 @@ TensorDataset read_mnist(const fs::path& dir, bool train) {
 }
 
 TensorDataset read_cifar10(const fs::path& dir, bool train) {
-  constexpr std::size_t kPixels = 3 * 32 * 32;  // (3, 32, 32), channel planes row-major
+  constexpr std::size_t kPixels =
+      std::size_t{3} * 32 * 32;                 // (3, 32, 32), channel planes row-major
   constexpr std::size_t kRecord = 1 + kPixels;  // label byte, then the pixels
   std::vector<std::string> names;
   if (train) {

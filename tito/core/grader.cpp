@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
@@ -890,7 +891,7 @@ json grade_to_gradescope(const SubmissionGrade& grade, const std::string& visibi
     }
   }
   return {{"score", grade.score()},
-          {"execution_time", static_cast<long>(grade.seconds + 0.5)},
+          {"execution_time", std::lround(grade.seconds)},
           {"output", summary},
           {"visibility", visibility},
           {"stdout_visibility", "hidden"},

@@ -77,7 +77,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
     ::setrlimit(RLIMIT_AS, &limit);
   }
   limit.rlim_cur = static_cast<rlim_t>(cpu_seconds);
-  limit.rlim_max = static_cast<rlim_t>(cpu_seconds + 1);
+  limit.rlim_max = static_cast<rlim_t>(cpu_seconds) + 1;
   ::setrlimit(RLIMIT_CPU, &limit);
   limit.rlim_cur = limit.rlim_max = limits.file_size_bytes;
   ::setrlimit(RLIMIT_FSIZE, &limit);
@@ -186,7 +186,6 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const fs::path
       ::kill(-pid, SIGKILL);
       result.timed_out = true;
       ::waitpid(pid, &status, 0);
-      exited = true;
       break;
     }
     std::array<pollfd, 2> fds{};

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace tito {
 
@@ -71,7 +72,7 @@ void Ui::warning(std::string_view message) const {
 
 std::string Ui::progress_bar(std::size_t done, std::size_t total, int width) const {
   const double fraction = total == 0 ? 0.0 : static_cast<double>(done) / static_cast<double>(total);
-  const auto filled = static_cast<int>(fraction * width + 0.5);
+  const auto filled = static_cast<int>(std::lround(fraction * width));
   const std::string bar = std::string(static_cast<std::size_t>(filled), '#') +
                           std::string(static_cast<std::size_t>(width - filled), '-');
   return fmt::format("[{}] {}/{} ({:.0f}%)", paint(bar, done == total ? Tone::ok : Tone::accent),
