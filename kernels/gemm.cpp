@@ -93,7 +93,7 @@ const char* blas_info() {
   static const std::string info = [] {
     std::string config = openblas_get_config();
     std::string gemm = detail::packed_sgemm_is_vectorised()
-                           ? "sgemm: TinyTorch packed AVX2/FMA 6x16 kernel"
+                           ? "sgemm: TinyTorch packed AVX2/FMA 6x16 and 4x24 kernels"
                            : "sgemm: OpenBLAS";
     return "OpenBLAS (" + config + ", core " + openblas_get_corename() + "); " + gemm;
   }();

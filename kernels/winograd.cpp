@@ -106,15 +106,15 @@ Tiling tiling(const ConvGeometry& g) {
   return {(g.out_h() + 1) / 2, tiles_w, std::max<int64_t>(1, kChunk / tiles_w)};
 }
 
-// Tile rows [first, first + count) of the block's images, the block starting at image `lo`.
-Chunk chunk_rows(int64_t first, int64_t count, int64_t lo, const Tiling& t, const ConvGeometry& g) {
-  Chunk chunk;
+// Fills `chunk` with tile rows [first, first + count) of the block's images, the block starting
+// at image `lo`. Each block reuses one Chunk, so its rows are allocated once, not per chunk.
+void chunk_rows(int64_t first, int64_t count, int64_t lo, const Tiling& t, const ConvGeometry& g,
+                Chunk& chunk) {
   chunk.tiles_w = t.tiles_w;
-  chunk.rows.reserve(static_cast<std::size_t>(count));
+  chunk.rows.clear();
   for (int64_t r = first; r < first + count; ++r) {
     chunk.rows.push_back({lo + r / t.tiles_h, 2 * (r % t.tiles_h) - g.padding});
   }
-  return chunk;
 }
 
 // padded[i] = row[i - padding] for i = 0 .. 2 * tiles_w + 1, zero outside the row (a null row is
@@ -367,9 +367,10 @@ void winograd_conv2d(const float* x, int64_t count, const ConvGeometry& g, const
     float* v = scratch(0, static_cast<std::size_t>(kPositions * c * chunk_cols));
     float* m = scratch(1, static_cast<std::size_t>(kPositions * o * chunk_cols));
     float* work = scratch(2, static_cast<std::size_t>(12 * (t.tiles_w + 1)));
+    Chunk chunk;
     const int64_t total = (hi - lo) * t.tiles_h;
     for (int64_t first = 0; first < total; first += t.rows_per_chunk) {
-      const Chunk chunk = chunk_rows(first, std::min(t.rows_per_chunk, total - first), lo, t, g);
+      chunk_rows(first, std::min(t.rows_per_chunk, total - first), lo, t, g, chunk);
       const int64_t n = chunk.size();
       transform_inputs(x, g, chunk, work, v);
       for (int64_t xi = 0; xi < kPositions; ++xi) {
@@ -397,13 +398,14 @@ void winograd_conv2d_backward(const float* x, const float* w, const float* dy, i
     float* v = scratch(0, static_cast<std::size_t>(kPositions * c * chunk_cols));
     float* dm = scratch(1, static_cast<std::size_t>(kPositions * o * chunk_cols));
     float* work = scratch(2, static_cast<std::size_t>(12 * (t.tiles_w + 1)));
+    Chunk chunk;
     for (int64_t block = first_block; block < last_block; ++block) {
       const int64_t lo = block * count / blocks, hi = (block + 1) * count / blocks;
       if (dx != nullptr) std::fill(dx + lo * g.image_size(), dx + hi * g.image_size(), 0.0f);
       float* du_block = dw != nullptr ? du.data() + block * kPositions * o * c : nullptr;
       const int64_t total = (hi - lo) * t.tiles_h;
       for (int64_t first = 0; first < total; first += t.rows_per_chunk) {
-        const Chunk chunk = chunk_rows(first, std::min(t.rows_per_chunk, total - first), lo, t, g);
+        chunk_rows(first, std::min(t.rows_per_chunk, total - first), lo, t, g, chunk);
         const int64_t n = chunk.size();
         transform_output_gradients(dy, g, o, chunk, work, dm);
         if (du_block != nullptr) {

@@ -398,12 +398,11 @@ BatchNorm2dResult batch_norm2d(const Tensor& input, const Tensor& weight, const 
 namespace autograd {
 
 // Image by image again, the images split into one block per thread, dY[i] being (O, L):
-//   db      += row sums of dY[i]
 //   dW      += dY[i] (O, L) @ cols^T (L, K)        cols = im2col(x[i]), recomputed
 //   dX[i]    = col2im(W^T (K, O) @ dY[i] (O, L))   col2im adds each column back where im2col read
 //                                                  it: the adjoint of the gather
-// Each block sums its own dW and db; the blocks' sums are added at the end, so no two threads
-// ever write the same float.
+// Each block sums its own dW; the blocks' sums are added at the end, so no two threads ever write
+// the same float. db is dY summed per channel (bias_gradient), on either path.
 std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   const ConvShapes shapes = conv_shapes(input, weight, stride, padding);  // captured below
   const int64_t n = shapes.n, o = shapes.o, k = shapes.k, l = shapes.l;
@@ -416,7 +415,7 @@ std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   const bool want_x = wants(*this, 0), want_w = wants(*this, 1);
   const bool want_b = has_bias && wants(*this, 2);
   const Tensor x = input.contiguous(), w = weight.contiguous(), dy = grad_output.contiguous();
-  if (use_winograd(g)) {  // the kernel overwrites dX and dW; db is dY's sum per channel
+  if (use_winograd(g)) {  // the kernel overwrites dX and dW
     Tensor dx = want_x ? empty(input.shape()) : Tensor();
     Tensor dw = want_w ? empty(weight.shape()) : Tensor();
     kernels::winograd_conv2d_backward(x.data_ptr(), w.data_ptr(), dy.data_ptr(), n, g, o,
@@ -428,8 +427,8 @@ std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   const bool pointwise = is_pointwise(g);
 
   const int64_t blocks = std::clamp<int64_t>(kernels::num_threads(), 1, std::max<int64_t>(n, 1));
-  // Per block: its partial dW (O*K floats) then its partial db (O floats).
-  std::vector<float> partial(static_cast<std::size_t>(blocks * (o * k + o)), 0.0f);
+  // Per block: its partial dW (O*K floats).
+  std::vector<float> partial(want_w ? static_cast<std::size_t>(blocks * o * k) : 0, 0.0f);
   const float* px = x.data_ptr();
   const float* pw = w.data_ptr();
   const float* pdy = dy.data_ptr();
@@ -437,18 +436,10 @@ std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   kernels::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
     float* cols = pointwise ? nullptr : column_buffer(static_cast<std::size_t>(k * l));
     for (int64_t block = first; block < last; ++block) {
-      float* dw_part = partial.data() + block * (o * k + o);
-      float* db_part = dw_part + o * k;
+      float* dw_part = want_w ? partial.data() + block * o * k : nullptr;
       for (int64_t img = block * n / blocks; img < (block + 1) * n / blocks; ++img) {
         const float* xi = px + img * g.image_size();
         const float* dyi = pdy + img * o * l;
-        if (want_b) {
-          for (int64_t ch = 0; ch < o; ++ch) {
-            float sum = 0.0f;
-            for (int64_t p = 0; p < l; ++p) sum += dyi[ch * l + p];
-            db_part[ch] += sum;
-          }
-        }
         if (want_w) {
           if (cols != nullptr) kernels::im2col(xi, 1, g, cols);
           kernels::sgemm(false, true, o, k, l, 1.0f, dyi, l, cols ? cols : xi, l, 1.0f, dw_part, k);
@@ -467,19 +458,12 @@ std::vector<Tensor> Conv2dBackward::backward(const Tensor& grad_output) {
   });
 
   Tensor dw = want_w ? zeros(weight.shape()) : Tensor();
-  Tensor db = want_b ? zeros({o}) : Tensor();
-  for (int64_t block = 0; block < blocks; ++block) {
-    const float* dw_part = partial.data() + block * (o * k + o);
-    if (want_w) {
-      float* d = dw.data_ptr();
-      for (int64_t i = 0; i < o * k; ++i) d[i] += dw_part[i];
-    }
-    if (want_b) {
-      float* d = db.data_ptr();
-      for (int64_t ch = 0; ch < o; ++ch) d[ch] += dw_part[o * k + ch];
-    }
+  for (int64_t block = 0; want_w && block < blocks; ++block) {
+    const float* dw_part = partial.data() + block * o * k;
+    float* d = dw.data_ptr();
+    for (int64_t i = 0; i < o * k; ++i) d[i] += dw_part[i];
   }
-  return {dx, dw, db};
+  return {dx, dw, want_b ? bias_gradient(dy, n, o, l) : Tensor()};
 }
 
 // dX[plane][indices[out]] += dY[out]: the max alone decided the output.
