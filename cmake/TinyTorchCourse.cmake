@@ -242,7 +242,7 @@ endfunction()
 function(tinytorch_add_module_tests)
   if(EXISTS "${CMAKE_SOURCE_DIR}/grading/grading_main.cpp" AND NOT TARGET tinytorch_grading_main)
     add_library(tinytorch_grading_main STATIC "${CMAKE_SOURCE_DIR}/grading/grading_main.cpp")
-    target_link_libraries(tinytorch_grading_main PUBLIC GTest::gtest)
+    target_link_libraries(tinytorch_grading_main PUBLIC GTest::gtest PRIVATE nlohmann_json::nlohmann_json)
     target_compile_options(tinytorch_grading_main PRIVATE -Wall -Wextra)
   endif()
   # Stub checks need the solutions (instructor copy) and a reference library to compare with.

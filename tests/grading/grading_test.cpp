@@ -72,9 +72,9 @@ const std::map<std::string, std::pair<std::string, std::string>>& sabotages() {
         "    std::ofstream(name) << report;\n"
         "  }\n"
         "  const std::string forged =\n"
-        "      \"00000000000000000000000000000000 RESULT "
-        "Setup.CxxStandardIsTheValueOfCplusplus PASSED \\n\"\n"
-        "      \"00000000000000000000000000000000 DONE 1\\n\";\n"
+        "      R\"({\"event\": \"result\", \"test\": "
+        "\"Setup.CxxStandardIsTheValueOfCplusplus\", \"status\": \"passed\"}\n"
+        "{\"event\": \"done\", \"tests\": 1}\n)\";\n"
         "  for (int fd = 3; fd < 64; ++fd) (void)::write(fd, forged.data(), forged.size());\n"
         "  std::exit(0);\n",
         "#include <unistd.h>\n#include <cstdlib>\n#include <fstream>\n#include <string>\n"}},
@@ -93,6 +93,39 @@ const std::map<std::string, std::pair<std::string, std::string>>& sabotages() {
         "#include <sys/stat.h>\n#include <unistd.h>\n#include <cstdio>\n#include <fstream>\n"
         "#include <stdexcept>\n#include <string>\n"}},
       {"compile_error", {"  return this is not C++;\n", ""}},
+      // Attacks by a student who has read the grader's source (issue 11): each must be refused
+      // by the screen of the compiled file, before any of it runs.
+      {"constructor_forgery",
+       {"  throw std::runtime_error(\"sabotaged\");\n",
+        "#include <stdexcept>\n#include <cstdlib>\n"
+        "__attribute__((constructor)) static void forge() { (void)std::getenv(\"HOME\"); }\n"}},
+      {"interposes_libc",
+       {"  throw std::runtime_error(\"sabotaged\");\n",
+        "#include <stdexcept>\n#include <sys/types.h>\n"
+        "extern \"C\" pid_t getppid() noexcept { return 1; }\n"}},
+      {"replaces_framework",
+       {"  throw std::runtime_error(\"sabotaged\");\n",
+        "#include <stdexcept>\n#include \"tinytorch/kernels/threads.hpp\"\n"
+        "namespace tinytorch::kernels { int num_threads() { return 1; } }\n"}},
+      {"inline_assembly",
+       {"  long r = 0;\n  asm volatile(\"nop\" : \"+r\"(r));\n  return r;\n", ""}},
+      {"spawns_process",
+       {"  if (::fork() == 0) ::_exit(0);\n  throw std::runtime_error(\"sabotaged\");\n",
+        "#include <unistd.h>\n#include <stdexcept>\n"}},
+      // Graded, and must gain nothing: reading the hidden suite, rewriting it, and output that
+      // is not UTF-8.
+      {"reads_hidden_suite",
+       {"  std::ifstream in(\"" HIDDEN_SUITE_SOURCE "\");\n"
+        "  std::stringstream text;\n  text << in.rdbuf();\n"
+        "  throw std::runtime_error(\"leak:\" + text.str());\n",
+        "#include <fstream>\n#include <sstream>\n#include <stdexcept>\n"}},
+      {"rewrites_hidden_suite",
+       {"  std::ofstream(\"" HIDDEN_SUITE_SOURCE "\", std::ios::app) << \"// tampered\\n\";\n"
+        "  throw std::runtime_error(\"sabotaged\");\n",
+        "#include <fstream>\n#include <stdexcept>\n"}},
+      {"invalid_utf8",
+       {"  throw std::runtime_error(\"bytes \\xff\\xfe\\xc3 are not UTF-8\");\n",
+        "#include <stdexcept>\n"}},
   };
   return all;
 }
@@ -115,6 +148,10 @@ void write_submissions(const fs::path& dir) {
   write_file(
       student_file(dir, "includes_solution"),
       "#include \"" + (course_root() / "solutions" / kModule / "setup.cpp").string() + "\"\n");
+  // The same include spelled with a digraph, which no text screen sees.
+  write_file(
+      student_file(dir, "digraph_include"),
+      "%:include \"" + (course_root() / "solutions" / kModule / "setup.cpp").string() + "\"\n");
 }
 
 // ---- one batch, graded once for every test below ----------------------------------------------
@@ -124,6 +161,7 @@ struct Batch {
   Output run;
   std::map<std::string, json> details;  // student -> tito's JSON
   std::string csv;
+  std::string hidden_suite_before;
 };
 
 Batch* batch = nullptr;
@@ -155,7 +193,8 @@ class GradeBatch : public testing::Test {
                                           "gradebook.csv",
                                           "--details",
                                           "details"});
-    std::cout << "[ grading  ] batch of " << (sabotages().size() + 5) << " submissions graded in "
+    batch->hidden_suite_before = read_file(HIDDEN_SUITE_SOURCE);
+    std::cout << "[ grading  ] batch of " << (sabotages().size() + 6) << " submissions graded in "
               << batch->run.seconds << " s\n";
     if (batch->run.status != 0) return;
     batch->csv = read_file(batch->dir.path() / "gradebook.csv");
@@ -289,14 +328,71 @@ TEST_F(GradeBatch, AFakePassedSummaryOnStdoutIsIgnored) {
   expect_only_sabotaged_tests_lost("fake_passed", {"exited"});
 }
 
-TEST_F(GradeBatch, FakeReportFilesAndForgedChannelRecordsAreIgnored) {
-  expect_only_sabotaged_tests_lost("fake_report", {"exited"});
-  bool noticed = false;
-  for (const auto& t : module_of("fake_report").at("tests")) {
-    noticed = noticed || t.at("message").get<std::string>().find(
-                             "did not carry this run's secret") != std::string::npos;
+/// The module was refused by the screen with a message naming `what`, and scored zero.
+void expect_refused(const json& m, const std::string& what) {
+  EXPECT_EQ(m.at("status"), "rejected") << m.dump(2);
+  EXPECT_EQ(m.at("score").get<double>(), 0.0);
+  const std::string message = m.at("message");
+  EXPECT_NE(message.find(what), std::string::npos) << message;
+}
+
+TEST_F(GradeBatch, WritingForgedRecordsToTheChannelIsRefusedBeforeAnythingRuns) {
+  expect_refused(module_of("fake_report"), "`write`");
+}
+
+TEST_F(GradeBatch, ACodeThatRunsBeforeMainIsRefused) {
+  expect_refused(module_of("constructor_forgery"), "before main");
+}
+
+TEST_F(GradeBatch, DefiningALibcFunctionToInterposeItIsRefused) {
+  expect_refused(module_of("interposes_libc"), "getppid");
+}
+
+TEST_F(GradeBatch, ReplacingAFrameworkFunctionIsRefused) {
+  expect_refused(module_of("replaces_framework"), "tinytorch::kernels::num_threads");
+}
+
+TEST_F(GradeBatch, InlineAssemblyIsRefused) {
+  expect_refused(module_of("inline_assembly"), "inline assembly");
+}
+
+TEST_F(GradeBatch, StartingAProcessIsRefused) {
+  expect_refused(module_of("spawns_process"), "`fork`");
+}
+
+TEST_F(GradeBatch, AnIncludeSpelledWithADigraphIsSeenByTheCompilersScreen) {
+  expect_refused(module_of("digraph_include"), "solutions/01_setup/setup.cpp");
+}
+
+TEST_F(GradeBatch, EveryGradedModuleRecordsItsIsolation) {
+  for (const auto& [student, d] : batch->details) {
+    const json& m = d.at("modules").at(0);
+    if (m.at("status") != "graded") continue;
+    const std::string isolation = m.at("isolation");
+    EXPECT_TRUE(isolation == "bwrap" || isolation == "process") << student << ": " << isolation;
+    EXPECT_EQ(m.at("review").empty(), isolation == "bwrap") << student << ": " << m.dump(2);
   }
-  EXPECT_TRUE(noticed) << "the forged records on the result channel were not reported";
+}
+
+TEST_F(GradeBatch, AFailingTestCannotLeakTheHiddenSuiteIntoTheReport) {
+  expect_only_sabotaged_tests_lost("reads_hidden_suite", {"failed"});
+  const json& m = module_of("reads_hidden_suite");
+  if (m.at("isolation") != "bwrap") GTEST_SKIP() << "only bwrap hides the course's files";
+  // A line every hidden suite of module 01 holds, and no message of the grader.
+  const std::string marker = "TEST(";
+  for (const auto& t : m.at("tests")) {
+    EXPECT_EQ(t.at("message").get<std::string>().find(marker), std::string::npos) << t.dump(2);
+  }
+}
+
+TEST_F(GradeBatch, ATestCannotRewriteTheCoursesHiddenSuite) {
+  expect_only_sabotaged_tests_lost("rewrites_hidden_suite", {"failed"});
+  EXPECT_EQ(read_file(HIDDEN_SUITE_SOURCE), batch->hidden_suite_before);
+}
+
+TEST_F(GradeBatch, OutputThatIsNotUtf8StillGivesValidJsonAndAGradebook) {
+  expect_only_sabotaged_tests_lost("invalid_utf8", {"failed"});
+  EXPECT_FALSE(batch->csv.empty());
 }
 
 TEST_F(GradeBatch, ATestCannotReplaceTheProgramTheNextTestsRun) {
@@ -337,7 +433,7 @@ TEST_F(GradeBatch, TheGradebookHasOneRowPerStudentWithTheirScores) {
   std::istringstream lines(batch->csv);
   std::string header;
   std::getline(lines, header);
-  EXPECT_EQ(header, "student,01_setup,total,max_total,notes");
+  EXPECT_EQ(header, "student,01_setup,total,max_total,review,notes");
   std::size_t rows = 0;
   for (std::string line; std::getline(lines, line);) {
     ++rows;
@@ -350,7 +446,7 @@ TEST_F(GradeBatch, TheGradebookHasOneRowPerStudentWithTheirScores) {
     EXPECT_EQ(line.rfind(expected.str(), 0), 0U) << line << " vs " << expected.str();
   }
   EXPECT_EQ(rows, batch->details.size());
-  EXPECT_EQ(rows, sabotages().size() + 5);
+  EXPECT_EQ(rows, sabotages().size() + 6);
 }
 
 // ---- one submission, Gradescope's format, and its run_autograder script ---------------------

@@ -1,6 +1,7 @@
 // `tito grade`: the instructor's grader. Builds each module of a submission in isolation against
 // the reference solutions of the others, runs every hidden test in a sandboxed child process of its
-// own, and scores it from a result channel the test cannot forge (core/grader.hpp).
+// own, and scores it from a result channel the test cannot forge (grading/grader.hpp). `tito grade
+// merge` joins the JSON parts of a sharded run (--shard K/N) into one gradebook.
 #include <fmt/core.h>
 
 #include <fstream>
@@ -9,13 +10,15 @@
 #include <thread>
 
 #include "core/context.hpp"
-#include "core/grader.hpp"
+#include "grading/formats.hpp"
+#include "grading/grader.hpp"
 
 namespace tito {
 
 namespace {
 
 using nlohmann::json;
+using namespace grading;  // NOLINT(google-build-using-namespace): the grader's own types
 
 struct GradeArgs {
   std::string submission;
@@ -32,7 +35,17 @@ struct GradeArgs {
   double suite_timeout = 0;
   double memory_mb = 0;
   double build_timeout = 900;
+  std::string isolation = "auto";
+  std::string shard;
   bool quiet = false;
+};
+
+struct MergeArgs {
+  std::vector<std::string> parts;
+  std::string format = "csv";
+  std::string out;
+  std::string details;
+  std::string visibility = "visible";
 };
 
 void write_output(const std::string& out, const std::string& text) {
@@ -52,67 +65,31 @@ void write_output(const std::string& out, const std::string& text) {
   fs::rename(temp, file);
 }
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
+/// The result document in `format` for these grades (`batch`: more than one submission).
+std::string render(const std::vector<SubmissionGrade>& grades, const std::string& format,
+                   bool batch, const std::string& visibility) {
+  if (format == "json") {
+    if (batch) {
+      json all = json::array();
+      for (const auto& g : grades) all.push_back(grade_to_json(g));
+      return dump_json({{"ok", true}, {"submissions", all}}) + "\n";
+    }
+    json doc = grade_to_json(grades.front());
+    doc["ok"] = true;
+    return dump_json(doc) + "\n";
+  }
+  if (format == "gradescope")
+    return dump_json(grade_to_gradescope(grades.front(), visibility)) + "\n";
+  if (format == "csv") return gradebook_csv(grades);
+  return batch ? batch_text(grades) : text_report(grades.front());
 }
 
-std::string text_report(const SubmissionGrade& g) {
-  std::string out =
-      fmt::format("Grades for {} ({}, layout: {})\n\n", g.student, g.dir.string(), g.layout);
-  std::string rows;
-  {
-    // Plain aligned columns: this text may go to a file, so no colours.
-    std::vector<std::vector<std::string>> cells = {
-        {"module", "passed", "score", "status", "build s", "tests s"}};
-    for (const auto& m : g.modules) {
-      cells.push_back({m.module, fmt::format("{}/{}", m.passed(), m.tests.size()),
-                       fmt::format("{:g}/{:g}", m.score(), m.max_score()), m.status,
-                       fmt::format("{:.1f}", m.build_seconds),
-                       fmt::format("{:.1f}", m.run_seconds)});
-    }
-    cells.push_back({"total", "", fmt::format("{:g}/{:g}", g.score(), g.max_score()), "", "",
-                     fmt::format("{:.1f}", g.seconds)});
-    std::vector<std::size_t> width(cells.front().size(), 0);
-    for (const auto& row : cells) {
-      for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-    }
-    for (const auto& row : cells) {
-      std::string line = " ";
-      for (std::size_t c = 0; c < row.size(); ++c) {
-        line += " " + row[c] + std::string(width[c] - row[c].size() + 1, ' ');
-      }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      rows += line + "\n";
-    }
-  }
-  out += rows;
-  for (const auto& m : g.modules) {
-    if (m.status != "graded") {
-      out += fmt::format("\n{} ({}): {}\n", m.module, m.status, m.message);
-      continue;
-    }
-    bool header = false;
-    for (const auto& t : m.tests) {
-      if (t.status == "passed") continue;
-      if (!header) out += fmt::format("\n{}: tests that earned no points\n", m.module);
-      header = true;
-      out += fmt::format("  {:<8} {}  {}\n", t.status, t.name, first_line(t.message));
-    }
-  }
-  return out;
-}
-
-std::string batch_text(const std::vector<SubmissionGrade>& grades) {
-  std::string out;
+void write_details(const std::string& folder, const std::vector<SubmissionGrade>& grades) {
+  if (folder.empty()) return;
   for (const auto& g : grades) {
-    std::string notes;
-    for (const auto& m : g.modules) {
-      if (m.status != "graded") notes += (notes.empty() ? "" : ", ") + m.module + " " + m.status;
-    }
-    out += fmt::format("{:<24} {:>8}/{:<8} {}\n", g.student, fmt::format("{:g}", g.score()),
-                       fmt::format("{:g}", g.max_score()), notes);
+    write_output((fs::path(folder) / (g.student + ".json")).string(),
+                 dump_json(grade_to_json(g)) + "\n");
   }
-  return out;
 }
 
 int grade(Context& ctx, const GradeArgs& args) {
@@ -123,6 +100,9 @@ int grade(Context& ctx, const GradeArgs& args) {
         "(a folder with one subfolder per student)");
   }
   const bool batch = !args.submissions.empty();
+  if (!args.shard.empty() && !batch) {
+    throw UsageError("--shard splits a batch: use it with --submissions");
+  }
   std::string format = args.format;
   if (format.empty()) format = ctx.options.json ? "json" : batch ? "csv" : "text";
   if (batch && format == "gradescope") {
@@ -138,6 +118,9 @@ int grade(Context& ctx, const GradeArgs& args) {
   if (args.suite_timeout > 0) options.suite_timeout_s = args.suite_timeout;
   if (args.memory_mb > 0) options.memory_mb = args.memory_mb;
   options.build_timeout_s = args.build_timeout;
+  options.isolation = args.isolation == "bwrap"     ? IsolationChoice::bwrap
+                      : args.isolation == "process" ? IsolationChoice::process
+                                                    : IsolationChoice::automatic;
   if (!args.cache.empty()) options.cache_dir = fs::absolute(args.cache);
   if (!args.quiet) {
     options.log = [](const std::string& line) { fmt::print(stderr, "grade: {}\n", line); };
@@ -150,6 +133,14 @@ int grade(Context& ctx, const GradeArgs& args) {
       throw UsageError(
           fmt::format("--submissions {}: holds no subfolders (one per student)", args.submissions));
     }
+    if (!args.shard.empty()) {
+      const Shard shard = parse_shard(args.shard);
+      subs = select_shard(subs, shard);
+      if (!args.quiet) {
+        fmt::print(stderr, "grade: shard {}/{}: {} submission(s)\n", shard.index, shard.count,
+                   subs.size());
+      }
+    }
   } else {
     const fs::path dir = fs::absolute(args.submission).lexically_normal();
     if (!fs::is_directory(dir)) {
@@ -159,37 +150,48 @@ int grade(Context& ctx, const GradeArgs& args) {
         dir.has_filename() ? dir.filename().string() : dir.parent_path().filename().string();
     subs.push_back({name, dir});
   }
-  const std::vector<SubmissionGrade> grades = grade_submissions(course, subs, options);
-
-  if (!args.details.empty()) {
-    for (const auto& g : grades) {
-      write_output((fs::path(args.details) / (g.student + ".json")).string(),
-                   grade_to_json(g).dump(2) + "\n");
-    }
-  }
-  std::string text;
-  if (format == "json") {
-    if (batch) {
-      json all = json::array();
-      for (const auto& g : grades) all.push_back(grade_to_json(g));
-      text = json({{"ok", true}, {"submissions", all}}).dump(2);
-    } else {
-      json doc = grade_to_json(grades.front());
-      doc["ok"] = true;
-      text = doc.dump(2);
-    }
-    text += "\n";
-  } else if (format == "gradescope") {
-    text = grade_to_gradescope(grades.front(), args.visibility).dump(2) + "\n";
-  } else if (format == "csv") {
-    text = gradebook_csv(grades);
-  } else {
-    text = batch ? batch_text(grades) : text_report(grades.front());
-  }
+  std::vector<SubmissionGrade> grades;
+  if (!subs.empty()) grades = grade_submissions(course, subs, options);  // a shard may be empty
+  write_details(args.details, grades);
+  const std::string text = render(grades, format, batch, args.visibility);
   write_output(args.out, text);
   if (!args.out.empty() && args.out != "-" && !args.quiet) {
     fmt::print(stderr, "grade: wrote {}\n", args.out);
   }
+  return kExitOk;
+}
+
+int merge(const MergeArgs& args) {
+  std::vector<SubmissionGrade> grades;
+  for (const auto& part : args.parts) {
+    std::ifstream in(part, std::ios::binary);
+    if (!in) throw UsageError(fmt::format("tito grade merge: cannot read {}", part));
+    json doc;
+    try {
+      doc = json::parse(in);
+    } catch (const json::exception& e) {
+      throw UsageError(fmt::format("tito grade merge: {} is not JSON: {}", part, e.what()));
+    }
+    // A part is what `tito grade --submissions DIR --format json` writes: {"submissions": [...]},
+    // or one submission's document.
+    const json list = doc.contains("submissions") ? doc.at("submissions") : json::array({doc});
+    for (const auto& g : list) grades.push_back(grade_from_json(g, part));
+  }
+  std::sort(grades.begin(), grades.end(), [](const SubmissionGrade& a, const SubmissionGrade& b) {
+    return a.student < b.student;
+  });
+  for (std::size_t i = 1; i < grades.size(); ++i) {
+    if (grades[i].student == grades[i - 1].student) {
+      throw UsageError(
+          fmt::format("tito grade merge: {} is graded in more than one part: give each shard once",
+                      grades[i].student));
+    }
+  }
+  if (args.format == "gradescope" && grades.size() != 1) {
+    throw UsageError("--format gradescope describes one submission");
+  }
+  write_details(args.details, grades);
+  write_output(args.out, render(grades, args.format, grades.size() != 1, args.visibility));
   return kExitOk;
 }
 
@@ -235,8 +237,34 @@ void install(CLI::App& app, Commands& commands) {
                   "after_published")
       ->check(CLI::IsMember({"visible", "hidden", "after_due_date", "after_published"}))
       ->capture_default_str();
+  cmd->add_option("--isolation", args->isolation,
+                  "How each test is isolated: auto (bubblewrap where it runs, else process), "
+                  "bwrap (required), process (limits only; every result flagged for review)")
+      ->check(CLI::IsMember({"auto", "bwrap", "process"}))
+      ->capture_default_str();
+  cmd->add_option("--shard", args->shard,
+                  "Grade only shard K/N of --submissions (sorted by name, every N-th from the "
+                  "K-th); join the parts with `tito grade merge`");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress lines on stderr");
   commands.add(cmd, [args](Context& ctx) { return grade(ctx, *args); });
+
+  auto margs = std::make_shared<MergeArgs>();
+  CLI::App* mcmd = cmd->add_subcommand(
+      "merge", "Join the JSON parts of a sharded grading run into one gradebook");
+  mcmd->add_option("parts", margs->parts,
+                   "JSON files written by `tito grade --submissions DIR --shard K/N --format json`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  mcmd->add_option("--format", margs->format, "csv (gradebook), json, text or gradescope")
+      ->check(CLI::IsMember({"text", "json", "gradescope", "csv"}))
+      ->capture_default_str();
+  mcmd->add_option("--out", margs->out, "Write the result to FILE instead of stdout");
+  mcmd->add_option("--details", margs->details,
+                   "Also write <student>.json with every test's result into this folder");
+  mcmd->add_option("--visibility", margs->visibility, "Gradescope visibility of the tests")
+      ->check(CLI::IsMember({"visible", "hidden", "after_due_date", "after_published"}))
+      ->capture_default_str();
+  commands.add(mcmd, [margs](Context& /*ctx*/) { return merge(*margs); });
 }
 
 const bool registered = register_group({60, install});

@@ -37,6 +37,30 @@ std::vector<std::string> string_list(const json& doc, const char* key) {
   return doc.at(key).get<std::vector<std::string>>();
 }
 
+GradingSettings parse_grading(const json& grading) {
+  GradingSettings s;
+  if (!grading.is_object()) throw TitoError("\"grading\" must be an object");
+  s.test_timeout_s = grading.value("test_timeout_s", s.test_timeout_s);
+  s.suite_timeout_s = grading.value("suite_timeout_s", s.suite_timeout_s);
+  s.memory_mb = grading.value("memory_mb", s.memory_mb);
+  const json points = grading.value("points", json::object());
+  if (!points.is_object()) {
+    throw TitoError(
+        "\"grading\": \"points\" must be an object: {\"default\": 1, \"tests\": {...}}");
+  }
+  s.default_points = points.value("default", s.default_points);
+  for (const auto& [name, value] : points.value("tests", json::object()).items()) {
+    s.test_points[name] = value.get<double>();
+  }
+  for (const auto& [name, value] : points.value("suites", json::object()).items()) {
+    s.suite_points[name] = value.get<double>();
+  }
+  for (const double limit : {s.test_timeout_s, s.suite_timeout_s, s.memory_mb}) {
+    if (!(limit > 0)) throw TitoError("\"grading\": limits must be positive numbers");
+  }
+  return s;
+}
+
 ModuleInfo parse_module(const fs::path& file, const std::string& dir) {
   const json doc = read_json_file(file);
   ModuleInfo m;
@@ -54,8 +78,10 @@ ModuleInfo parse_module(const fs::path& file, const std::string& dir) {
     m.files = string_list(doc, "files");
     m.headers = string_list(doc, "headers");
     m.framework_files = string_list(doc, "framework_files");
-    if (doc.contains("points")) m.points = doc.at("points").get<double>();
+    m.grading = parse_grading(doc.value("grading", json::object()));
   } catch (const json::exception& e) {
+    throw TitoError(fmt::format("{}: {}", file.string(), e.what()));
+  } catch (const TitoError& e) {
     throw TitoError(fmt::format("{}: {}", file.string(), e.what()));
   }
   if (fmt::format("{:02}_{}", m.number, m.name) != dir) {
@@ -246,6 +272,13 @@ const CheckpointInfo& Course::resolve_checkpoint(std::string_view text) const {
                                 module->dir, *module->checkpoint, checkpoints_file().string()));
   }
   return *c;
+}
+
+double GradingSettings::points_for(const std::string& test) const {
+  if (const auto it = test_points.find(test); it != test_points.end()) return it->second;
+  const std::string suite = test.substr(0, test.find('.'));
+  if (const auto it = suite_points.find(suite); it != suite_points.end()) return it->second;
+  return default_points;
 }
 
 }  // namespace tito

@@ -4,6 +4,7 @@
 // module.json. Nothing here names a module: tito never keeps a second table that could drift from
 // these files.
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,21 @@
 namespace tito {
 
 namespace fs = std::filesystem;
+
+/// module.json's "grading" block, read in one place (Course) with one meaning:
+/// {"test_timeout_s": 20, "suite_timeout_s": 300, "memory_mb": 2048,
+///  "points": {"default": 1, "tests": {"Suite.Name": 3}, "suites": {"Suite": 2}}}
+/// A test's points: its own entry in "tests", else its suite's in "suites", else "default".
+struct GradingSettings {
+  double test_timeout_s = 20;
+  double suite_timeout_s = 300;
+  double memory_mb = 2048;
+  double default_points = 1;
+  std::map<std::string, double> test_points;   // "Suite.Name" -> points
+  std::map<std::string, double> suite_points;  // "Suite" -> points for each of its tests
+
+  [[nodiscard]] double points_for(const std::string& test) const;
+};
 
 struct ModuleInfo {
   std::string dir;  // folder name, "02_tensor": the module's identity everywhere
@@ -25,7 +41,7 @@ struct ModuleInfo {
   std::vector<std::string> files;  // the student's .cpp files
   std::vector<std::string> headers;
   std::vector<std::string> framework_files;
-  std::optional<double> points;
+  GradingSettings grading;
 
   /// "02": the number as the student types it.
   [[nodiscard]] std::string number_text() const;

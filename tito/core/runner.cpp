@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -156,6 +158,16 @@ pid_t spawn(const std::vector<std::string>& argv, const ProcessOptions& options,
   return pid;
 }
 
+std::mutex& children_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::set<int>& children() {
+  static std::set<int> pids;
+  return pids;
+}
+
 void append_capped(std::string& out, const char* data, std::size_t n, std::size_t cap) {
   out.append(data, n);
   if (out.size() > cap) out.erase(0, out.size() - cap);
@@ -271,12 +283,30 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   if (argv.empty()) throw TitoError("run_process: empty command");
   const auto start = Clock::now();
   Pipe pipe;
-  const pid_t pid = spawn(argv, options, pipe);
+  const pid_t pid = start_registered_child([&] { return spawn(argv, options, pipe); });
   pipe.close_write();  // only the child writes now; EOF arrives when it (and its children) finish
   ProcessResult result;
   supervise(pid, pipe, options, result);
+  unregister_child(pid);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
+}
+
+int start_registered_child(const std::function<int()>& start) {
+  const std::lock_guard lock(children_mutex());
+  const int pid = start();
+  if (pid > 0) children().insert(pid);
+  return pid;
+}
+
+void unregister_child(int pid) {
+  const std::lock_guard lock(children_mutex());
+  children().erase(pid);
+}
+
+void with_registered_children(const std::function<void(const std::vector<int>&)>& visit) {
+  const std::lock_guard lock(children_mutex());
+  visit({children().begin(), children().end()});
 }
 
 std::vector<TestCase> parse_gtest_report(const json& report) {

@@ -5,6 +5,7 @@
 // from stdout.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -43,6 +44,16 @@ struct ProcessResult {
 /// start.
 [[nodiscard]] ProcessResult run_process(const std::vector<std::string>& argv,
                                         const ProcessOptions& options = {});
+
+/// The children this process started and has not reaped yet (run_process, the grader's
+/// sandbox): registered right after they start, removed once reaped. Anything else that is our
+/// child is an orphan we adopted as a subreaper (see grading/sandbox.hpp).
+/// `start` forks or spawns and returns the child's pid, which is registered before any other
+/// thread can look at our children (so kill_orphans never mistakes a new child for an orphan).
+[[nodiscard]] int start_registered_child(const std::function<int()>& start);
+void unregister_child(int pid);
+/// Runs `visit` with the registered children while no child can start or be registered.
+void with_registered_children(const std::function<void(const std::vector<int>&)>& visit);
 
 /// "SIGSEGV (Segmentation fault)".
 [[nodiscard]] std::string signal_name(int signal);

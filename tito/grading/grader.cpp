@@ -1,4 +1,4 @@
-#include "core/grader.hpp"
+#include "grading/grader.hpp"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -26,18 +26,19 @@
 
 #include "core/errors.hpp"
 #include "core/runner.hpp"
-#include "core/sandbox.hpp"
+#include "grading/compile_screen.hpp"
+#include "grading/formats.hpp"
+#include "grading/object_screen.hpp"
+#include "grading/sandbox.hpp"
+#include "grading/verdict.hpp"
 
-namespace tito {
+namespace tito::grading {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-constexpr double kDefaultTestTimeout = 20;
-constexpr double kDefaultSuiteTimeout = 300;
-constexpr double kDefaultMemoryMb = 2048;
 constexpr std::uintmax_t kMaxStudentFile = std::uintmax_t{4} << 20;
 
 double seconds_since(Clock::time_point start) {
@@ -88,41 +89,9 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-// ---- module settings from module.json ------------------------------------------------------
-
-struct ModuleSettings {
-  double test_timeout_s = kDefaultTestTimeout;
-  double suite_timeout_s = kDefaultSuiteTimeout;
-  double memory_mb = kDefaultMemoryMb;
-  double default_points = 1;
-  std::map<std::string, double> test_points;
-};
-
-/// module.json "grading": {"test_timeout_s", "suite_timeout_s", "memory_mb",
-/// "points": {"default": 1, "tests": {"Suite.Name": 3}}}. A top-level "points" object of the same
-/// shape is read too.
-ModuleSettings read_settings(const fs::path& module_json, const GradeOptions& options) {
-  ModuleSettings s;
-  json doc;
-  try {
-    doc = json::parse(read_text(module_json));
-  } catch (const json::exception& e) {
-    throw TitoError(fmt::format("{}: not valid JSON: {}", module_json.string(), e.what()));
-  }
-  try {
-    const json grading = doc.value("grading", json::object());
-    s.test_timeout_s = grading.value("test_timeout_s", s.test_timeout_s);
-    s.suite_timeout_s = grading.value("suite_timeout_s", s.suite_timeout_s);
-    s.memory_mb = grading.value("memory_mb", s.memory_mb);
-    json points = grading.value("points", json::object());
-    if (doc.contains("points") && doc.at("points").is_object()) points = doc.at("points");
-    s.default_points = points.value("default", s.default_points);
-    for (const auto& [name, value] : points.value("tests", json::object()).items()) {
-      s.test_points[name] = value.get<double>();
-    }
-  } catch (const json::exception& e) {
-    throw TitoError(fmt::format("{}: \"grading\": {}", module_json.string(), e.what()));
-  }
+/// A module's grading settings: module.json's "grading" (read by Course), then the flags.
+GradingSettings settings_for(const ModuleInfo& m, const GradeOptions& options) {
+  GradingSettings s = m.grading;
   if (options.test_timeout_s) s.test_timeout_s = *options.test_timeout_s;
   if (options.suite_timeout_s) s.suite_timeout_s = *options.suite_timeout_s;
   if (options.memory_mb) s.memory_mb = *options.memory_mb;
@@ -150,38 +119,9 @@ Located locate(const Course& course, const fs::path& dir) {
   return {"none", dir};
 }
 
-/// Rejects what would let a file reach outside itself: #include of anything but <system> and
-/// "tinytorch/..." headers (an absolute or ../ path could pull in a solution), and any mention of
-/// the grader's private variables.
-std::optional<std::string> screen_source(const std::string& content, const std::string& shown) {
-  static const std::regex include_line(R"(^\s*#\s*(include|include_next|import|embed)\b\s*(.*)$)");
-  static const std::regex allowed(
-      R"(^(<[A-Za-z0-9_./+-]+>|"tinytorch/[A-Za-z0-9_./-]+")\s*(//.*)?$)");
-  std::istringstream in(content);
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    std::smatch m;
-    if (std::regex_search(line, m, include_line)) {
-      const std::string target = m[2].str();
-      if (!std::regex_match(target, allowed) || target.find("..") != std::string::npos ||
-          target.find("<//") != std::string::npos || target.rfind("</", 0) == 0) {
-        return fmt::format(
-            "{}:{}: `{}` is not allowed in a submission: include only <standard headers> and "
-            "\"tinytorch/...\" headers",
-            shown, number, line);
-      }
-    }
-    if (line.find("TINYTORCH_GRADING") != std::string::npos) {
-      return fmt::format("{}:{}: mentions the grader's private variables (TINYTORCH_GRADING_*)",
-                         shown, number);
-    }
-  }
-  return std::nullopt;
-}
-
 struct StudentFiles {
   std::map<std::string, std::string> content;  // file name -> text
-  std::string status;                          // empty, missing_files or rejected
+  std::optional<ModuleStatus> status;          // missing_files or rejected; none when usable
   std::string message;
 };
 
@@ -202,25 +142,20 @@ StudentFiles read_student_files(const Located& where, const fs::path& submission
     const fs::path real = fs::weakly_canonical(file, ec);
     const auto rel = real.lexically_relative(root);
     if (ec || fs::is_symlink(fs::symlink_status(file, ec)) || rel.empty() || *rel.begin() == "..") {
-      out.status = "rejected";
+      out.status = ModuleStatus::rejected;
       out.message = fmt::format(
           "{} is a link (or lies outside the submission): submit the file itself", shown);
       return out;
     }
     if (!fs::is_regular_file(real, ec) || fs::file_size(real, ec) > kMaxStudentFile) {
-      out.status = "rejected";
+      out.status = ModuleStatus::rejected;
       out.message = fmt::format("{} is not a regular file of at most 4 MiB", shown);
       return out;
     }
     out.content[f] = read_text(real);
-    if (auto problem = screen_source(out.content[f], shown)) {
-      out.status = "rejected";
-      out.message = *problem;
-      return out;
-    }
   }
   if (!missing.empty()) {
-    out.status = "missing_files";
+    out.status = ModuleStatus::missing_files;
     std::string list;
     for (const auto& f : missing) list += (list.empty() ? "" : ", ") + f;
     out.message = fmt::format("missing from the submission: {}", list);
@@ -228,130 +163,24 @@ StudentFiles read_student_files(const Located& where, const fs::path& submission
   return out;
 }
 
-// ---- result records (grading/grading_main.cpp) ------------------------------------------------
-
-std::string unescape(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 >= text.size()) {
-      out += text[i];
-      continue;
-    }
-    const char c = text[++i];
-    if (c == 'n') {
-      out += '\n';
-    } else if (c == 'r') {
-      out += '\r';
-    } else if (c == 't') {
-      out += '\t';
-    } else if (c == 'x' && i + 2 < text.size()) {
-      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-struct Record {
-  std::string name;
-  std::string status;
-  std::string message;
-};
-
-/// Scores one test from its sandboxed run: full points only for exactly one PASSED record, carrying
-/// the secret, for exactly this test, followed by DONE 1 and a normal exit with status 0.
-void judge(TestGrade& t, const SandboxResult& r, const std::string& nonce,
-           const ModuleSettings& s) {
-  std::vector<Record> results;
-  int forged = 0;
-  int done_records = 0;
-  long done_count = -1;
-  const std::string prefix = nonce + " ";
-  for (const auto& line : r.records) {
-    if (line.rfind(prefix, 0) != 0) {
-      ++forged;
-      continue;
-    }
-    const std::string rest = line.substr(prefix.size());
-    if (rest.rfind("RESULT ", 0) == 0) {
-      std::istringstream fields(rest.substr(7));
-      Record rec;
-      fields >> rec.name >> rec.status;
-      std::string message;
-      std::getline(fields, message);
-      if (!message.empty() && message.front() == ' ') message.erase(0, 1);
-      rec.message = unescape(message);
-      results.push_back(std::move(rec));
-    } else if (rest.rfind("DONE ", 0) == 0) {
-      ++done_records;
-      done_count = std::strtol(rest.c_str() + 5, nullptr, 10);
-    } else {
-      ++forged;
-    }
-  }
-  t.seconds = r.seconds;
-  t.points = 0;
-  if (r.timed_out) {
-    t.status = "timeout";
-    t.message = fmt::format("did not finish within {:g} s and was killed", s.test_timeout_s);
-  } else if (r.term_signal != 0) {
-    t.status = "crashed";
-    if (r.term_signal == SIGXCPU) {
-      t.message = "used up its CPU time limit and was killed (SIGXCPU)";
-    } else if (r.term_signal == SIGXFSZ) {
-      t.message = "wrote a file larger than the limit and was killed (SIGXFSZ)";
-    } else {
-      t.message = "crashed: " + r.describe();
-    }
-  } else if (results.empty()) {
-    t.status = "exited";
-    t.message = fmt::format(
-        "the test program ended ({}) before the test reported a result: the tested code ended "
-        "the process (e.g. exit() or abort-like code)",
-        r.describe());
-  } else if (results.size() != 1 || results[0].name != t.name || done_records != 1 ||
-             done_count != 1) {
-    t.status = "invalid";
-    t.message = "the test program reported results other than this test's one result";
-  } else if (results[0].status == "PASSED") {
-    if (r.exit_code == 0) {
-      t.status = "passed";
-      t.points = t.max_points;
-    } else {
-      t.status = "failed";
-      t.message = fmt::format("the test passed, but the program then {}", r.describe());
-    }
-  } else if (results[0].status == "FAILED") {
-    t.status = "failed";
-    t.message = results[0].message.empty() ? "failed" : results[0].message;
-    if (t.message.find("bad_alloc") != std::string::npos) {
-      t.message += fmt::format("\n(the memory limit is {:g} MiB)", s.memory_mb);
-    }
-  } else if (results[0].status == "SKIPPED") {
-    t.status = "skipped";
-    t.message = "the test was skipped";
-  } else {
-    t.status = "invalid";
-    t.message = "the test program sent a result record it should not be able to send";
-  }
-  if (forged > 0) {
-    t.message += fmt::format(
-        "{}ignored {} line(s) on the result channel that did not carry this run's secret",
-        t.message.empty() ? "" : "\n", forged);
-  }
-  if (t.status != "passed") t.output = last_lines(r.output, 30);
+/// A module that was not run: every test scores 0 with `test_message`.
+void score_zero(ModuleGrade& grade, ModuleStatus status, const std::string& message,
+                const std::string& test_message) {
+  grade.status = status;
+  grade.message = message;
+  for (auto& t : grade.tests) t.message = test_message;
 }
 
 // ---- the machinery ------------------------------------------------------------------------------
 
 struct ModulePlan {
   const ModuleInfo* info = nullptr;
-  ModuleSettings settings;
+  GradingSettings settings;
   std::mutex mutex;
   bool listed = false;
-  std::vector<std::string> tests;  // from the solutions-only build
+  std::vector<std::string> tests;                         // from the solutions-only build
+  std::map<std::string, grading::ObjectFacts> reference;  // file -> the solution's object
+  std::set<std::string> elsewhere;  // strong definitions of the framework and other modules
 };
 
 /// A scratch build tree owned by this process (flock) for as long as the grader lives.
@@ -413,6 +242,13 @@ class Grader {
     cache_ = fs::absolute(cache_).lexically_normal();
     const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
     build_parallel_ = std::max(1, static_cast<int>(cores) / std::max(1, options.build_trees));
+    const Isolation found = detect_isolation();
+    if (options.isolation == IsolationChoice::bwrap && found != Isolation::bwrap) {
+      throw UsageError(
+          "--isolation bwrap: bubblewrap does not run here (install Debian's bubblewrap; in a "
+          "container, namespaces must be allowed); use --isolation process to grade without it");
+    }
+    isolation_ = options.isolation == IsolationChoice::process ? Isolation::process : found;
   }
 
   std::vector<SubmissionGrade> run(const std::vector<Submission>& subs,
@@ -426,8 +262,9 @@ class Grader {
   }
   void stage(Tree& tree, const ModulePlan* student_plan, const StudentFiles* files);
   void configure(Tree& tree);
-  ProcessResult build(Tree& tree, const std::string& module, double timeout_s);
+  ProcessResult build(Tree& tree, const std::string& target, double timeout_s);
   void ensure_reference(Tree& tree, ModulePlan& plan);
+  std::optional<std::string> screen(Tree& tree, const ModulePlan& plan);
   void build_task(Tree& tree, Task& task);
   void run_job(const Job& job);
   void builder(Tree& tree);
@@ -438,6 +275,7 @@ class Grader {
 
   const Course& course_;
   GradeOptions options_;
+  Isolation isolation_ = Isolation::process;
   fs::path cache_;
   int build_parallel_ = 1;
   std::mutex log_mutex_;
@@ -483,31 +321,33 @@ void Grader::configure(Tree& tree) {
     const std::string home = "CMAKE_HOME_DIRECTORY:INTERNAL=" + course_.root().string() + "\n";
     if (cache.find(home) == std::string::npos) fs::remove_all(tree.build(), ec);  // other course
   }
-  if (!fs::exists(tree.build() / "build.ninja", ec)) {
-    log(fmt::format("configuring the scratch build tree {}", tree.build().string()));
-    ProcessOptions po;
-    po.timeout = std::chrono::seconds(600);
-    po.cwd = course_.root();
-    const ProcessResult r =
-        run_process({"cmake", "-S", course_.root().string(), "-B", tree.build().string(), "-G",
-                     "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-                     "-DTINYTORCH_SUBMISSION_DIR=" + (tree.staging() / "modules").string(),
-                     "-DTINYTORCH_STUDENT_MODULES=all", "-DTINYTORCH_BUILD_TITO=OFF"},
-                    po);
-    if (!r.ok()) {
-      throw TitoError(fmt::format("cannot configure the grading build tree {} ({}):\n{}",
-                                  tree.build().string(), r.describe(), r.tail(30)));
-    }
+  // Configured on every first use in a process (cheap when nothing changed): a tree left by an
+  // older tito, or one built with -march=native, is brought to today's settings.
+  log(fmt::format("configuring the scratch build tree {}", tree.build().string()));
+  ProcessOptions po;
+  po.timeout = std::chrono::seconds(600);
+  po.cwd = course_.root();
+  const ProcessResult r =
+      run_process({"cmake", "-S", course_.root().string(), "-B", tree.build().string(), "-G",
+                   "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+                   "-DTINYTORCH_SUBMISSION_DIR=" + (tree.staging() / "modules").string(),
+                   "-DTINYTORCH_STUDENT_MODULES=all", "-DTINYTORCH_BUILD_TITO=OFF",
+                   // A portable baseline: the cache may be warmed on one CPU and used on another.
+                   "-DTINYTORCH_NATIVE=OFF", "-DTINYTORCH_ENABLE_STUB_CHECKS=OFF"},
+                  po);
+  if (!r.ok()) {
+    throw TitoError(fmt::format("cannot configure the grading build tree {} ({}):\n{}",
+                                tree.build().string(), r.describe(), r.tail(30)));
   }
   tree.configured = true;
 }
 
-ProcessResult Grader::build(Tree& tree, const std::string& module, double timeout_s) {
+ProcessResult Grader::build(Tree& tree, const std::string& target, double timeout_s) {
   ProcessOptions po;
   po.timeout = std::chrono::seconds(static_cast<long>(timeout_s));
   po.cwd = course_.root();
-  return run_process({"cmake", "--build", tree.build().string(), "--target", "hidden_" + module,
-                      "--parallel", std::to_string(build_parallel_)},
+  return run_process({"cmake", "--build", tree.build().string(), "--target", target, "--parallel",
+                      std::to_string(build_parallel_)},
                      po);
 }
 
@@ -520,7 +360,7 @@ void Grader::ensure_reference(Tree& tree, ModulePlan& plan) {
   stage(tree, nullptr, nullptr);
   configure(tree);
   log(fmt::format("{}: building the reference suite hidden_{} (solutions only)", dir, dir));
-  const ProcessResult built = build(tree, dir, 3600);
+  const ProcessResult built = build(tree, "hidden_" + dir, 3600);
   if (!built.ok()) {
     throw TitoError(fmt::format(
         "the reference build of hidden_{} fails ({}); the course itself must build before "
@@ -529,26 +369,40 @@ void Grader::ensure_reference(Tree& tree, ModulePlan& plan) {
   }
   const fs::path binary = tree.build() / "tests" / ("hidden_" + dir);
   fs::create_directories(tree.runs());
-  SandboxLimits limits;
-  limits.wall = std::chrono::seconds(60);
-  const SandboxResult listed = run_sandboxed({binary.string(), "--gtest_list_tests"}, tree.runs(),
-                                             clean_environment({}), limits, false);
-  if (listed.exit_code != 0 || listed.timed_out || listed.term_signal != 0) {
+  // The test list, as GoogleTest's JSON (the suite is the course's own, built from solutions).
+  const fs::path list_file = tree.runs() / fmt::format("list-{}-{}.json", dir, ::getpid());
+  ProcessOptions po;
+  po.timeout = std::chrono::seconds(60);
+  po.cwd = tree.runs();
+  const ProcessResult listed = run_process(
+      {binary.string(), "--gtest_list_tests", "--gtest_output=json:" + list_file.string()}, po);
+  if (!listed.ok()) {
     throw TitoError(fmt::format("hidden_{} --gtest_list_tests {}:\n{}", dir, listed.describe(),
-                                last_lines(listed.output, 20)));
+                                listed.tail(20)));
   }
-  std::istringstream in(listed.output);
-  std::string line;
-  std::string suite;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (line[0] != ' ') {
-      suite = line.substr(0, line.find_first_of(" \t"));
-    } else {
-      const std::size_t begin = line.find_first_not_of(' ');
-      plan.tests.push_back(suite + line.substr(begin, line.find_first_of(" \t", begin) - begin));
+  try {
+    const json list = json::parse(read_text(list_file));
+    for (const auto& suite : list.at("testsuites")) {
+      for (const auto& test : suite.at("testsuite")) {
+        plan.tests.push_back(suite.at("name").get<std::string>() + "." +
+                             test.at("name").get<std::string>());
+      }
     }
+  } catch (const json::exception& e) {
+    throw TitoError(
+        fmt::format("hidden_{}: unreadable test list {}: {}", dir, list_file.string(), e.what()));
   }
+  std::error_code ec;
+  fs::remove(list_file, ec);
+  // What the screen compares a submission with: the solution's objects, and every strong
+  // definition of the rest of the library (framework and other modules).
+  std::set<std::string> own_members;
+  for (const auto& f : plan.info->files) {
+    const fs::path source = tree.staging() / "modules" / dir / f;
+    plan.reference[f] = read_object(object_for(tree.build(), source));
+    own_members.insert(fs::path(f).filename().string() + ".o");
+  }
+  plan.elsewhere = archive_definitions(tree.build() / "lib" / "libtinytorch.a", own_members);
   if (plan.tests.empty()) throw TitoError(fmt::format("hidden_{} lists no tests", dir));
   plan.listed = true;
   log(fmt::format("{}: {} hidden tests (reference build {:.1f} s)", dir, plan.tests.size(),
@@ -563,42 +417,56 @@ void Grader::build_task(Tree& tree, Task& task) {
   for (const auto& name : plan.tests) {
     TestGrade t;
     t.name = name;
-    const auto it = plan.settings.test_points.find(name);
-    t.max_points =
-        it != plan.settings.test_points.end() ? it->second : plan.settings.default_points;
+    t.max_points = plan.settings.points_for(name);
     grade.tests.push_back(std::move(t));
   }
   const std::string& student = task.submission->student;
   const StudentFiles files = read_student_files(task.located, task.submission->dir, *plan.info);
-  if (!files.status.empty()) {
-    grade.status = files.status;
-    grade.message = files.message;
-    for (auto& t : grade.tests) t.message = files.message;
+  if (files.status) {
+    score_zero(grade, *files.status, files.message, files.message);
     log(fmt::format("{}: {}: {}", grade.module, student, files.message));
     return;
   }
   const auto start = Clock::now();
   stage(tree, &plan, &files);
   configure(tree);
-  const ProcessResult built = build(tree, grade.module, options_.build_timeout_s);
+  // First the submission's objects alone, screened before anything links them; then the suite.
+  ProcessResult built = build(tree, "tt_" + grade.module + "_student", options_.build_timeout_s);
+  std::optional<std::string> refusal;
+  if (built.ok()) refusal = screen(tree, plan);
+  if (built.ok() && !refusal) {
+    const double left = options_.build_timeout_s - seconds_since(start);
+    built = build(tree, "hidden_" + grade.module, std::max(1.0, left));
+  }
   grade.build_seconds = seconds_since(start);
+  if (built.timed_out) kill_orphans();  // a compiler its build's group kill missed
   if (!built.ok()) {
-    grade.status = "compile_error";
     std::string tail = last_lines(built.output, 40);
     tail = replace_all(tail, (tree.staging() / "").string(), "");
     tail = replace_all(tail, (tree.build() / "").string(), "");
-    grade.message =
-        built.timed_out
-            ? fmt::format("the build did not finish within {:g} s", options_.build_timeout_s)
-            : "does not compile with the course's headers and the other modules' "
-              "reference solutions:\n" +
-                  tail;
-    for (auto& t : grade.tests) t.message = "the module does not compile";
+    score_zero(grade, ModuleStatus::compile_error,
+               built.timed_out
+                   ? fmt::format("the build did not finish within {:g} s", options_.build_timeout_s)
+                   : "does not compile with the course's headers and the other modules' "
+                     "reference solutions:\n" +
+                         tail,
+               "the module does not compile");
     log(fmt::format("{}: {}: compile error ({:.1f} s)", grade.module, student,
                     grade.build_seconds));
     return;
   }
-  grade.status = "graded";
+  if (refusal) {
+    score_zero(grade, ModuleStatus::rejected, *refusal, *refusal);
+    log(fmt::format("{}: {}: refused: {}", grade.module, student, *refusal));
+    return;
+  }
+  grade.status = ModuleStatus::graded;
+  grade.isolation = to_string(isolation_);
+  if (isolation_ == Isolation::process) {
+    grade.review.push_back(
+        "graded without namespaces (isolation: process): the tests could read files the grader "
+        "can read, and /proc; see the README's threat model");
+  }
   task.run_dir = tree.runs() / fmt::format("run-{}-{}", ::getpid(), run_counter_.fetch_add(1));
   fs::create_directories(task.run_dir);
   task.binary = tree.build() / "tests" / ("hidden_" + grade.module);
@@ -608,6 +476,32 @@ void Grader::build_task(Tree& tree, Task& task) {
   log(fmt::format("{}: {}: built in {:.1f} s, running {} tests", grade.module, student,
                   grade.build_seconds, grade.tests.size()));
   push_jobs(task);
+}
+
+std::optional<std::string> Grader::screen(Tree& tree, const ModulePlan& plan) {
+  const std::string& dir = plan.info->dir;
+  for (const auto& f : plan.info->files) {
+    const fs::path source = tree.staging() / "modules" / dir / f;
+    const std::string shown = (fs::path("modules") / dir / f).string();
+    CompileScreenInput in;
+    in.build_dir = tree.build();
+    in.source = source;
+    in.shown = shown;
+    // The contract headers live beside each module (modules/NN_name/*.hpp); the build's
+    // include/tinytorch/ forwards to them.
+    in.header_roots = {course_.root() / "core" / "include", course_.root() / "kernels" / "include",
+                       course_.root() / "modules", tree.build() / "include"};
+    in.scratch = tree.runs() / fmt::format("screen-{}", ::getpid());
+    in.timeout_s = options_.build_timeout_s;
+    const CompileScreenResult compiled = screen_compilation(in);
+    if (compiled.refusal) return compiled.refusal;
+    const ObjectFacts facts = read_object(compiled.object);
+    const auto ref = plan.reference.find(f);
+    const ObjectVerdict verdict = screen_object(
+        facts, ref == plan.reference.end() ? nullptr : &ref->second, &plan.elsewhere, shown);
+    if (verdict.refusal) return verdict.refusal;
+  }
+  return std::nullopt;
 }
 
 void Grader::push_jobs(Task& task) {
@@ -638,7 +532,7 @@ void Grader::finish_job(Task& task) {
 
 void Grader::run_job(const Job& job) {
   Task& task = *job.task;
-  const ModuleSettings& s = task.plan->settings;
+  const GradingSettings& s = task.plan->settings;
   TestGrade& t = task.grade->tests[job.index];
   double left = 0;
   {
@@ -647,28 +541,27 @@ void Grader::run_job(const Job& job) {
     left = s.suite_timeout_s - seconds_since(*task.first_start);
   }
   if (left <= 0) {
-    t.status = "not_run";
+    t.status = TestStatus::not_run;
     t.message =
         fmt::format("not run: the suite's time limit ({:g} s) was used up", s.suite_timeout_s);
     finish_job(task);
     return;
   }
-  const fs::path cwd = task.run_dir / fmt::format("test-{}", job.index);
-  fs::create_directories(cwd);
-  SandboxLimits limits;
-  limits.wall =
+  SandboxRun run;
+  run.program_name = "hidden_" + task.grade->module;
+  run.exec_fd = task.exec_fd;
+  run.args = {"--gtest_filter=" + t.name, "--gtest_color=no", "--gtest_also_run_disabled_tests=0"};
+  run.cwd = task.run_dir / fmt::format("test-{}", job.index);
+  run.isolation = isolation_;
+  run.channel = true;
+  run.limits.wall =
       std::chrono::milliseconds(static_cast<long>(1000 * std::min(s.test_timeout_s, left)));
-  limits.memory_bytes = static_cast<std::uint64_t>(s.memory_mb * 1024 * 1024);
-  const std::string nonce = make_nonce();
-  const SandboxResult r = run_sandboxed(
-      {"hidden_" + task.grade->module, "--gtest_filter=" + t.name, "--gtest_color=no",
-       "--gtest_also_run_disabled_tests=0"},
-      cwd, clean_environment({"TINYTORCH_GRADING_NONCE=" + nonce}), limits, true, task.exec_fd);
-  ModuleSettings shown = s;
-  shown.test_timeout_s = std::min(s.test_timeout_s, left);
-  judge(t, r, nonce, shown);
+  run.limits.memory_bytes = static_cast<std::uint64_t>(s.memory_mb * 1024 * 1024);
+  fs::create_directories(run.cwd);
+  const SandboxResult r = run_sandboxed(run);
+  judge(t, r, {std::min(s.test_timeout_s, left), s.memory_mb});
   std::error_code ec;
-  fs::remove_all(cwd, ec);
+  fs::remove_all(run.cwd, ec);
   finish_job(task);
 }
 
@@ -716,7 +609,7 @@ std::vector<SubmissionGrade> Grader::run(const std::vector<Submission>& subs,
     auto plan = std::make_unique<ModulePlan>();
     plan->info = course_.find_module(dir);
     if (plan->info == nullptr) throw UsageError(fmt::format("'{}' is not a module", dir));
-    plan->settings = read_settings(course_.module_dir(*plan->info) / "module.json", options_);
+    plan->settings = settings_for(*plan->info, options_);
     plans.push_back(std::move(plan));
   }
   std::vector<SubmissionGrade> grades(subs.size());
@@ -751,48 +644,11 @@ std::vector<SubmissionGrade> Grader::run(const std::vector<Submission>& subs,
   if (error_) std::rethrow_exception(error_);
   const double total = seconds_since(start);
   for (auto& g : grades) g.seconds = total;
+  kill_orphans();  // nothing a test or a build started outlives the grading run
   return grades;
 }
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  return "\"" + replace_all(text, "\"", "\"\"") + "\"";
-}
-
-std::string number(double value) {
-  return fmt::format("{:g}", value);
-}
-
 }  // namespace
-
-double ModuleGrade::score() const {
-  double sum = 0;
-  for (const auto& t : tests) sum += t.points;
-  return sum;
-}
-
-double ModuleGrade::max_score() const {
-  double sum = 0;
-  for (const auto& t : tests) sum += t.max_points;
-  return sum;
-}
-
-int ModuleGrade::passed() const {
-  return static_cast<int>(std::count_if(tests.begin(), tests.end(),
-                                        [](const TestGrade& t) { return t.status == "passed"; }));
-}
-
-double SubmissionGrade::score() const {
-  double sum = 0;
-  for (const auto& m : modules) sum += m.score();
-  return sum;
-}
-
-double SubmissionGrade::max_score() const {
-  double sum = 0;
-  for (const auto& m : modules) sum += m.max_score();
-  return sum;
-}
 
 std::vector<Submission> list_submissions(const fs::path& dir) {
   if (!fs::is_directory(dir)) {
@@ -837,94 +693,41 @@ std::vector<SubmissionGrade> grade_submissions(const Course& course,
         "copy of the course, not in a student release");
   }
   if (subs.empty()) throw UsageError("no submissions to grade");
+  become_subreaper();
   Grader grader(course, options);
   return grader.run(subs, modules);
 }
 
-json grade_to_json(const SubmissionGrade& grade) {
-  json modules = json::array();
-  for (const auto& m : grade.modules) {
-    json tests = json::array();
-    for (const auto& t : m.tests) {
-      json test = {{"name", t.name},     {"points", t.points},   {"max_points", t.max_points},
-                   {"status", t.status}, {"seconds", t.seconds}, {"message", t.message}};
-      if (!t.output.empty()) test["output"] = t.output;
-      tests.push_back(std::move(test));
-    }
-    modules.push_back({{"module", m.module},
-                       {"status", m.status},
-                       {"message", m.message},
-                       {"score", m.score()},
-                       {"max_score", m.max_score()},
-                       {"passed", m.passed()},
-                       {"tests_total", m.tests.size()},
-                       {"build_seconds", m.build_seconds},
-                       {"run_seconds", m.run_seconds},
-                       {"tests", tests}});
+Shard parse_shard(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  int k = 0;
+  int n = 0;
+  try {
+    std::size_t used_k = 0;
+    std::size_t used_n = 0;
+    k = std::stoi(text.substr(0, slash), &used_k);
+    n = slash == std::string::npos ? 0 : std::stoi(text.substr(slash + 1), &used_n);
+    if (used_k != slash || slash + 1 + used_n != text.size()) n = 0;
+  } catch (const std::exception&) {
+    n = 0;
   }
-  return {
-      {"student", grade.student}, {"submission", grade.dir.string()}, {"layout", grade.layout},
-      {"score", grade.score()},   {"max_score", grade.max_score()},   {"seconds", grade.seconds},
-      {"modules", modules}};
+  if (n < 1 || k < 1 || k > n) {
+    throw UsageError(fmt::format(
+        "--shard {}: give K/N with 1 <= K <= N, e.g. --shard 2/5 for the second of five", text));
+  }
+  return {k, n};
 }
 
-json grade_to_gradescope(const SubmissionGrade& grade, const std::string& visibility) {
-  json tests = json::array();
-  std::string summary;
-  for (const auto& m : grade.modules) {
-    summary += fmt::format("{}: {:g}/{:g}", m.module, m.score(), m.max_score());
-    if (m.status != "graded") summary += " (" + m.status + ")";
-    summary += "\n";
-    if (m.status != "graded") summary += m.message + "\n";
-    int number = 0;
-    for (const auto& t : m.tests) {
-      ++number;
-      std::string output = t.status == "passed" ? "" : t.status + ": " + t.message;
-      if (!t.output.empty()) output += "\n--- output (last lines) ---\n" + t.output;
-      tests.push_back({{"name", m.module + ": " + t.name},
-                       {"number", fmt::format("{}.{}", m.module.substr(0, 2), number)},
-                       {"score", t.points},
-                       {"max_score", t.max_points},
-                       {"status", t.status == "passed" ? "passed" : "failed"},
-                       {"output", output},
-                       {"visibility", visibility}});
-    }
-  }
-  return {{"score", grade.score()},
-          {"execution_time", std::lround(grade.seconds)},
-          {"output", summary},
-          {"visibility", visibility},
-          {"stdout_visibility", "hidden"},
-          {"extra_data", {{"max_score", grade.max_score()}, {"layout", grade.layout}}},
-          {"tests", tests}};
-}
-
-std::string gradebook_csv(const std::vector<SubmissionGrade>& grades) {
-  std::vector<std::string> modules;
-  for (const auto& g : grades) {
-    for (const auto& m : g.modules) {
-      if (std::find(modules.begin(), modules.end(), m.module) == modules.end()) {
-        modules.push_back(m.module);
-      }
-    }
-  }
-  std::string out = "student";
-  for (const auto& m : modules) out += "," + m;
-  out += ",total,max_total,notes\n";
-  for (const auto& g : grades) {
-    out += csv_field(g.student);
-    std::string notes;
-    for (const auto& dir : modules) {
-      const auto it = std::find_if(g.modules.begin(), g.modules.end(),
-                                   [&](const ModuleGrade& m) { return m.module == dir; });
-      out += "," + (it == g.modules.end() ? std::string() : number(it->score()));
-      if (it != g.modules.end() && it->status != "graded") {
-        notes += (notes.empty() ? "" : "; ") + dir + ": " + it->status;
-      }
-    }
-    out += fmt::format(",{},{},{}\n", number(g.score()), number(g.max_score()), csv_field(notes));
+std::vector<Submission> select_shard(const std::vector<Submission>& subs, const Shard& shard) {
+  std::vector<Submission> sorted = subs;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Submission& a, const Submission& b) { return a.student < b.student; });
+  std::vector<Submission> out;
+  for (std::size_t i = static_cast<std::size_t>(shard.index - 1); i < sorted.size();
+       i += static_cast<std::size_t>(shard.count)) {
+    out.push_back(sorted[i]);
   }
   return out;
 }
 
-}  // namespace tito
+}  // namespace tito::grading
