@@ -173,6 +173,25 @@ TEST(LayerNormOp, SavesMeanAndReciprocalStandardDeviationPerRow) {
                      {1.0f / std::sqrt(2.0f / 3.0f + 1e-5f), 1.0f / std::sqrt(8.0f + 1e-5f)});
 }
 
+// A row whose variance is of the order of eps, where eps's place decides the result: row 0 holds
+// +a and -a alternately with a = 2^-8, so its mean is exactly 0 and its variance exactly
+// a^2 = 2^-16 (1.5e-5, next to the default eps = 1e-5). Then
+//     rstd = 1 / sqrt(a^2 + eps) = 198.97...   (1 / (sqrt(a^2) + eps) would be 255.3...)
+//     y = x * rstd = +-a / sqrt(a^2 + eps) = +-0.7772...
+// The other 19 rows are ordinary data.
+TEST(LayerNormOp, ReciprocalStdIsOneOverSqrtOfVariancePlusEpsForAVarianceNearEps) {
+  const float a = 1.0f / 256.0f, eps = 1e-5f;
+  Generator g(5);
+  Tensor x = randn({20, 8}, g);
+  for (std::int64_t i = 0; i < 8; ++i) x.at({0, i}) = i % 2 == 0 ? a : -a;
+  const auto r = ops::layer_norm(x, ones({8}), zeros({8}), eps);
+  const double rstd = 1.0 / std::sqrt(static_cast<double>(a) * a + eps);
+  EXPECT_NEAR(r.rstd.to_vector()[0], rstd, 1e-4 * rstd);
+  for (std::int64_t i = 0; i < 8; ++i) {
+    EXPECT_NEAR(r.output.at({0, i}), x.at({0, i}) * rstd, 1e-4) << "element " << i;
+  }
+}
+
 TEST(LayerNormOp, GradientsMatchFiniteDifferences) {
   Generator g(3);
   const Tensor probe = randn({2, 3, 6}, g);
