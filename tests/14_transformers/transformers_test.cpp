@@ -473,6 +473,31 @@ TEST(Generate, GreedyPicksTheArgmaxOfTheLastLogitsOverACroppedWindow) {
   EXPECT_EQ(out, expected);
 }
 
+// Each step reads the logits of the window's last position. Among a few prompts, take one whose
+// first and last positions disagree on the argmax (through the model's own forward, so the test can
+// tell them apart), and check the greedy step against the last position.
+TEST(Generate, GreedyStepReadsTheLastPositionNotTheFirst) {
+  GPT model(small_config());
+  const std::int64_t V = model.config.vocab_size;
+  for (const Ids& prompt :
+       {Ids{0, 1}, Ids{3, 1, 4}, Ids{2, 5, 6, 0}, Ids{6, 2, 3, 5, 1}, Ids{4, 4}}) {
+    const auto T = static_cast<std::int64_t>(prompt.size());
+    Values all;
+    {
+      autograd::NoGradGuard guard;
+      all = model.forward(from_vector(Values(prompt.begin(), prompt.end()), {1, T})).to_vector();
+    }
+    const auto first = std::max_element(all.begin(), all.begin() + V) - all.begin();
+    const auto last = std::max_element(all.end() - V, all.end()) - (all.end() - V);
+    if (first == last) continue;
+    const Ids out = generate(model, prompt, 1, {.temperature = 0.0f});
+    ASSERT_EQ(out.size(), prompt.size() + 1);
+    EXPECT_EQ(out.back(), last);
+    return;
+  }
+  FAIL() << "no prompt whose first and last positions have different argmaxes";
+}
+
 TEST(Generate, TopKOfOneIsGreedy) {
   auto model = filled_gpt();
   const Ids greedy = generate(*model, {4}, 8, {.temperature = 0.0f});
