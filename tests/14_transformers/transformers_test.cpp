@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <numeric>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -504,6 +506,25 @@ TEST(Generate, TopKOfOneIsGreedy) {
   for (std::uint64_t seed : {0u, 1u, 2u}) {
     EXPECT_EQ(generate(*model, {4}, 8, {.temperature = 1.5f, .top_k = 1, .seed = seed}), greedy);
   }
+}
+
+// top_k = 2 keeps the two largest logits, the second (the k-th) included: at temperature 100 they
+// are about equally likely (e^(z/100) differ by well under 10%), so one step over 40 seeds picks
+// each of them (missing one would take odds of about 2^-40) and never another id.
+TEST(Generate, TopKKeepsTheKthLargestLogit) {
+  auto model = filled_gpt();
+  const Ids prompt{1, 4};
+  const Values z = last_logits(*model, prompt);
+  Ids order(z.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](std::int64_t a, std::int64_t b) { return z[a] > z[b]; });
+  std::set<std::int64_t> picked;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    picked.insert(
+        generate(*model, prompt, 1, {.temperature = 100.0f, .top_k = 2, .seed = seed}).back());
+  }
+  EXPECT_EQ(picked, (std::set<std::int64_t>{order[0], order[1]}));
 }
 
 TEST(Generate, SameSeedSameTextDifferentSeedDifferentText) {
