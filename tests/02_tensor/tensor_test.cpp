@@ -152,6 +152,14 @@ TEST(Creation, ArangeNegativeStepCountsDown) {
   expect_tensor(tt::arange(5.0f, 0.0f, -2.0f), {3}, {5, 3, 1});
 }
 
+// A positive step that does not divide the range: ceil((1 - 0) / 0.3) = ceil(3.33) = 4 values
+// (0, 0.3, 0.6, 0.9), and ceil((2 - 0.5) / 0.4) = ceil(3.75) = 4 values (0.5, 0.9, 1.3, 1.7): the
+// last, partial step still gives a value below end (torch.arange agrees).
+TEST(Creation, ArangeWithAFractionalPositiveStepKeepsThePartialLastStep) {
+  expect_tensor(tt::arange(0.0f, 1.0f, 0.3f), {4}, {0.0f, 0.3f, 0.6f, 0.9f});
+  expect_tensor(tt::arange(0.5f, 2.0f, 0.4f), {4}, {0.5f, 0.9f, 1.3f, 1.7f});
+}
+
 TEST(Creation, ArangeStepZeroThrowsInvalidArgument) {
   EXPECT_THROW((void)tt::arange(0.0f, 1.0f, 0.0f), std::invalid_argument);
 }
@@ -665,6 +673,15 @@ TEST(Reductions, ArgmaxTakesTheFirstOfTies) {
   expect_tensor(t.argmax(0), {3}, {1, 0, 1});  // columns: 1 < 5, 3 > 0, 3 < 5
   expect_tensor(t.argmax(-1, true), {2, 1}, {1, 0});
   EXPECT_THROW((void)tt::zeros({2, 0}).argmax(1), std::invalid_argument);
+}
+
+// Ties along a middle dimension: (1, 3, 2) holds column 0 = (1, 4, 4) and column 1 = (5, 5, 2), so
+// argmax(1) is (1, 0), the first of each tie; a constant tensor's argmax is 0 along every dim.
+TEST(Reductions, ArgmaxAlongAMiddleDimensionTakesTheFirstOfTies) {
+  const Tensor t = tt::tensor({{{1.f, 5.f}, {4.f, 5.f}, {4.f, 2.f}}});
+  expect_tensor(t.argmax(1), {1, 2}, {1, 0});
+  expect_tensor(tt::full({2, 3, 4}, 7.0f).argmax(1), {2, 4}, std::vector<float>(8, 0.0f));
+  expect_tensor(tt::full({2, 3, 4}, 7.0f).argmax(2), {2, 3}, std::vector<float>(6, 0.0f));
 }
 
 // ---- allclose -----------------------------------------------------------------------------------

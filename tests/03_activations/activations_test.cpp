@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "expected.hpp"
@@ -92,6 +93,17 @@ TEST(Relu, ReadsAStridedViewInLogicalOrder) {
   EXPECT_EQ(y.to_vector(), transposed_0_2(ops::relu(x).to_vector()));
 }
 
+// The same for every elementwise activation: each reads a permuted view in logical order.
+TEST(Elementwise, SigmoidTanhAndGeluReadAStridedViewInLogicalOrder) {
+  const Tensor x = input3d();
+  for (const auto& [name, f] : {std::pair{"sigmoid", &ops::sigmoid}, std::pair{"tanh", &ops::tanh},
+                                std::pair{"gelu", &ops::gelu}}) {
+    const Tensor y = f(x.permute({2, 1, 0}));
+    EXPECT_EQ(y.shape(), (Shape{4, 3, 2})) << name;
+    EXPECT_EQ(y.to_vector(), transposed_0_2(f(x).to_vector())) << name;
+  }
+}
+
 // ---- sigmoid ---------------------------------------------------------------------------------
 
 TEST(Sigmoid, MatchesPyTorch) {
@@ -134,6 +146,18 @@ TEST(Gelu, MatchesPyTorchsExactErfForm) {
   // The tanh approximation differs from the erf form by about 1.5e-4 at x = 1 (0.841192 vs
   // 0.841345), far outside this tolerance.
   EXPECT_TRUE(Near(ops::gelu(pointwise_input()), expected::kGelu, 1e-5f, 1e-6f));
+}
+
+// GELU(x) = x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, the normal CDF, evaluated here in double:
+// GELU(1) = 0.841344746..., GELU(-3) = -0.004049694... (the tanh form gives -0.003637), GELU(0.5) =
+// 0.345731... Checked to 1e-6 relative: the exact erf form, not an approximation of it.
+TEST(Gelu, IsXTimesTheNormalCdfOfX) {
+  const Values xs{1.0f, -3.0f, 0.5f, -0.75f, 2.5f};
+  const Values y = ops::gelu(from_vector(xs, {5})).to_vector();
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double x = xs[i], expected = x * 0.5 * std::erfc(-x / std::sqrt(2.0));
+    EXPECT_NEAR(y[i], expected, 1e-6 * std::fabs(expected) + 1e-7) << "x = " << x;
+  }
 }
 
 TEST(Gelu, IsFiniteForHugeInputs) {

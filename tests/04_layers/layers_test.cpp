@@ -96,6 +96,20 @@ TEST(Module, DuplicateParameterNameThrowsInvalidArgument) {
   EXPECT_EQ(bag.named_parameters().size(), 1u);
 }
 
+// One namespace per module: a name taken by a buffer or a child is taken for a parameter too, and
+// the other way round (the lesson: "a name that is already taken throws").
+TEST(Module, ANameTakenByABufferOrAChildCannotBeRegisteredAgain) {
+  Bag bag;
+  bag.register_buffer("running", zeros({1}));
+  bag.register_module("child", std::make_shared<Bag>());
+  EXPECT_THROW(bag.register_parameter("running", ones({1})), std::invalid_argument);
+  EXPECT_THROW(bag.register_parameter("child", ones({1})), std::invalid_argument);
+  EXPECT_THROW(bag.register_buffer("child", ones({1})), std::invalid_argument);
+  EXPECT_THROW(bag.register_module("running", std::make_shared<Bag>()), std::invalid_argument);
+  EXPECT_TRUE(bag.named_parameters().empty());
+  EXPECT_EQ(bag.named_buffers().size(), 1u);
+}
+
 TEST(Module, NestedNamesAreDottedOwnParametersFirstThenChildrenDepthFirst) {
   // Registration order: child "encoder" (an MLP), own "scale", child "head". Own parameters come
   // first, then each child's in registration order, each subtree fully before the next.
@@ -346,6 +360,17 @@ TEST(Linear, TheSameSeedGivesTheSameParameters) {
     EXPECT_EQ(a.weight.to_vector(), b.weight.to_vector());
     EXPECT_EQ(a.bias.to_vector(), b.bias.to_vector());
     EXPECT_NE(a.weight.to_vector(), c.weight.to_vector());
+  }
+}
+
+// The lesson's rule: the weight is drawn first, then the bias. So from one seed the weight is the
+// same whether the layer has a bias or not (a bias drawn first would shift every weight draw).
+TEST(Linear, DrawsTheWeightBeforeTheBias) {
+  for (const Init init : {Init::kaiming_uniform, Init::xavier_normal}) {
+    Generator with(5), without(5);
+    const Linear biased(3, 2, true, init, with), plain(3, 2, false, init, without);
+    EXPECT_EQ(biased.weight.to_vector(), plain.weight.to_vector())
+        << "init " << static_cast<int>(init);
   }
 }
 

@@ -272,6 +272,45 @@ TEST(Conv2dBackward, ReturnsAnUndefinedBiasGradientWithoutABias) {
   EXPECT_FALSE(grads[2].defined());
 }
 
+// One image's slice (1, C, H, W) of a batch, copied.
+Tensor image(const Tensor& batch, int64_t n) {
+  Shape shape = batch.shape();
+  const int64_t size = batch.numel() / shape[0];
+  shape[0] = 1;
+  const Values all = batch.to_vector();
+  return from_vector(Values(all.begin() + n * size, all.begin() + (n + 1) * size), shape);
+}
+
+// L = sum_n sum(conv(x_n) * r_n) is a sum over the images, so dL/dW and dL/db are the sums of each
+// image's own gradients, and dL/dx_n is image n's alone. 40 images: more than twice 16 threads, so
+// however the images are split over the threads, every thread's share holds two or more of them
+// (a gradient overwritten per image instead of summed fails on every machine, not only on those
+// with fewer cores than images). 3 input channels: the im2col path, as a first layer has.
+TEST(Conv2dBackward, GradientsOfABatchLargerThanTheThreadsAreSumsOverItsImages) {
+  const int64_t batch = 40;
+  Generator gen(91);
+  const Tensor x = randn({batch, 3, 6, 6}, gen), w = randn({4, 3, 3, 3}, gen);
+  const Tensor up = randn({batch, 4, 6, 6}, gen);
+  autograd::Conv2dBackward node(x, w, /*bias=*/true, 1, 1);
+  const auto grads = node.backward(up);
+  ASSERT_EQ(grads.size(), 3u);
+  std::vector<double> dw(static_cast<std::size_t>(w.numel()), 0.0), db(4, 0.0);
+  const Values dx_all = grads[0].to_vector();
+  for (int64_t n = 0; n < batch; ++n) {
+    autograd::Conv2dBackward alone(image(x, n), w, /*bias=*/true, 1, 1);
+    const auto g = alone.backward(image(up, n));
+    const Values gw = g[1].to_vector(), gb = g[2].to_vector();
+    for (std::size_t i = 0; i < dw.size(); ++i) dw[i] += gw[i];
+    for (std::size_t i = 0; i < db.size(); ++i) db[i] += gb[i];
+    const int64_t size = x.numel() / batch;
+    const Tensor dx_n = from_vector(
+        Values(dx_all.begin() + n * size, dx_all.begin() + (n + 1) * size), {1, 3, 6, 6});
+    ASSERT_TRUE(Near(dx_n, g[0].to_vector(), 1e-4f, 1e-5f)) << "dx of image " << n;
+  }
+  EXPECT_TRUE(Near(grads[1], Values(dw.begin(), dw.end()), 1e-4f, 1e-4f));
+  EXPECT_TRUE(Near(grads[2], Values(db.begin(), db.end()), 1e-4f, 1e-4f));
+}
+
 // ---- max pooling ------------------------------------------------------------------------------
 
 TEST(MaxPool2d, MatchesPyTorchForKernel2) {
@@ -300,6 +339,17 @@ TEST(MaxPool2d, PaddingNeverWinsOverNegativeValues) {
   const Tensor out = max_pool2d(x, 2, 1, 1);
   ASSERT_EQ(out.shape(), (Shape{1, 1, 3, 3}));
   EXPECT_EQ(out.to_vector(), (Values{-4, -3, -3, -2, -1, -1, -2, -1, -1}));
+}
+
+// On ties the first maximum in row-major order wins, as PyTorch's "val > maxval" scan keeps it: a
+// constant 4x4 plane pooled by 2x2 windows gives each window's top-left position, (2 oy) * 4 + 2
+// ox, and the gradient goes there only.
+TEST(MaxPool2d, TiesGoToTheFirstMaximumOfTheWindow) {
+  Tensor x = full({1, 1, 4, 4}, 0.5f).requires_grad_(true);
+  const auto r = ops::max_pool2d(x, 2, 2, 0);
+  EXPECT_EQ(r.indices.to_vector(), (Values{0, 2, 8, 10}));
+  max_pool2d(x, 2, 2, 0).sum().backward();
+  EXPECT_EQ(x.grad().to_vector(), (Values{1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0}));
 }
 
 TEST(MaxPool2d, StrideZeroMeansStrideEqualsKernel) {
@@ -416,6 +466,49 @@ TEST(BatchNorm2d, ReturnsTheBatchMeanAndInverseStdForBackward) {
   for (float v : var) invstd.push_back(1.0f / std::sqrt(v + 1e-5f));
   EXPECT_TRUE(Near(r.mean, mean.to_vector()));
   EXPECT_TRUE(Near(r.invstd, invstd));
+}
+
+// A channel whose variance is of the order of eps, where eps's place decides the result:
+// channel 0 holds +a and -a alternately with a = 2^-8, so its mean is exactly 0 and its biased
+// variance exactly a^2 = 2^-16 (1.5e-5, next to eps = 1e-5). Then
+//     invstd = 1 / sqrt(a^2 + eps) = 198.97...   (1 / (sqrt(a^2) + eps) would be 255.3...)
+//     y = x * invstd = +-a / sqrt(a^2 + eps) = +-0.7772...
+// Channel 1 is ordinary data. 20 images: more than 16 threads' worth of planes.
+TEST(BatchNorm2d, TrainingInverseStdIsOneOverSqrtOfVariancePlusEpsForAVarianceNearEps) {
+  const float a = 1.0f / 256.0f, eps = 1e-5f;
+  Generator gen(71);
+  Tensor x = randn({20, 2, 2, 2}, gen);
+  for (int64_t n = 0; n < 20; ++n)
+    for (int64_t i = 0; i < 4; ++i) x.at({n, 0, i / 2, i % 2}) = (n + i) % 2 == 0 ? a : -a;
+  const auto r = ops::batch_norm2d(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1f, eps);
+  const double invstd = 1.0 / std::sqrt(static_cast<double>(a) * a + eps);
+  EXPECT_NEAR(r.invstd.to_vector()[0], invstd, 1e-4 * invstd);
+  for (int64_t n = 0; n < 20; ++n) {
+    for (int64_t i = 0; i < 4; ++i) {
+      const double expected = x.at({n, 0, i / 2, i % 2}) * invstd;
+      EXPECT_NEAR(r.output.at({n, 0, i / 2, i % 2}), expected, 1e-4) << "image " << n;
+    }
+  }
+}
+
+// Eval mode reads running_var = eps for channel 0: invstd = 1 / sqrt(2 eps) = 223.6...
+// (1 / (sqrt(eps) + eps) would be 315.2...), and y = (x - running_mean) * invstd * w + b.
+TEST(BatchNorm2d, EvalInverseStdIsOneOverSqrtOfRunningVariancePlusEps) {
+  const float eps = 1e-5f;
+  Generator gen(72);
+  const Tensor x = randn({20, 2, 2, 2}, gen);
+  const Values mean{0.25f, -0.5f}, var{eps, 2.5f}, weight{1.5f, 0.5f}, bias{0.1f, -0.2f};
+  const auto r = ops::batch_norm2d(x, channel(weight), channel(bias), channel(mean), channel(var),
+                                   /*training=*/false, 0.1f, eps);
+  for (int64_t c = 0; c < 2; ++c) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    EXPECT_NEAR(r.invstd.to_vector()[c], invstd, 1e-4 * invstd) << "channel " << c;
+    for (int64_t n = 0; n < 20; ++n) {
+      const double expected = (x.at({n, c, 1, 0}) - mean[c]) * invstd * weight[c] + bias[c];
+      EXPECT_NEAR(r.output.at({n, c, 1, 0}), expected, 1e-4 * std::fabs(expected) + 1e-4)
+          << "image " << n << ", channel " << c;
+    }
+  }
 }
 
 TEST(BatchNorm2d, WithoutWeightAndBiasMatchesPyTorch) {

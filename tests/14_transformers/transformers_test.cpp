@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <numeric>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -171,6 +173,25 @@ TEST(LayerNormOp, SavesMeanAndReciprocalStandardDeviationPerRow) {
   expect_values_near(r.mean, {2.0f, 2.0f});
   expect_values_near(r.rstd,
                      {1.0f / std::sqrt(2.0f / 3.0f + 1e-5f), 1.0f / std::sqrt(8.0f + 1e-5f)});
+}
+
+// A row whose variance is of the order of eps, where eps's place decides the result: row 0 holds
+// +a and -a alternately with a = 2^-8, so its mean is exactly 0 and its variance exactly
+// a^2 = 2^-16 (1.5e-5, next to the default eps = 1e-5). Then
+//     rstd = 1 / sqrt(a^2 + eps) = 198.97...   (1 / (sqrt(a^2) + eps) would be 255.3...)
+//     y = x * rstd = +-a / sqrt(a^2 + eps) = +-0.7772...
+// The other 19 rows are ordinary data.
+TEST(LayerNormOp, ReciprocalStdIsOneOverSqrtOfVariancePlusEpsForAVarianceNearEps) {
+  const float a = 1.0f / 256.0f, eps = 1e-5f;
+  Generator g(5);
+  Tensor x = randn({20, 8}, g);
+  for (std::int64_t i = 0; i < 8; ++i) x.at({0, i}) = i % 2 == 0 ? a : -a;
+  const auto r = ops::layer_norm(x, ones({8}), zeros({8}), eps);
+  const double rstd = 1.0 / std::sqrt(static_cast<double>(a) * a + eps);
+  EXPECT_NEAR(r.rstd.to_vector()[0], rstd, 1e-4 * rstd);
+  for (std::int64_t i = 0; i < 8; ++i) {
+    EXPECT_NEAR(r.output.at({0, i}), x.at({0, i}) * rstd, 1e-4) << "element " << i;
+  }
 }
 
 TEST(LayerNormOp, GradientsMatchFiniteDifferences) {
@@ -454,12 +475,56 @@ TEST(Generate, GreedyPicksTheArgmaxOfTheLastLogitsOverACroppedWindow) {
   EXPECT_EQ(out, expected);
 }
 
+// Each step reads the logits of the window's last position. Among a few prompts, take one whose
+// first and last positions disagree on the argmax (through the model's own forward, so the test can
+// tell them apart), and check the greedy step against the last position.
+TEST(Generate, GreedyStepReadsTheLastPositionNotTheFirst) {
+  GPT model(small_config());
+  const std::int64_t V = model.config.vocab_size;
+  for (const Ids& prompt :
+       {Ids{0, 1}, Ids{3, 1, 4}, Ids{2, 5, 6, 0}, Ids{6, 2, 3, 5, 1}, Ids{4, 4}}) {
+    const auto T = static_cast<std::int64_t>(prompt.size());
+    Values all;
+    {
+      autograd::NoGradGuard guard;
+      all = model.forward(from_vector(Values(prompt.begin(), prompt.end()), {1, T})).to_vector();
+    }
+    const auto first = std::max_element(all.begin(), all.begin() + V) - all.begin();
+    const auto last = std::max_element(all.end() - V, all.end()) - (all.end() - V);
+    if (first == last) continue;
+    const Ids out = generate(model, prompt, 1, {.temperature = 0.0f});
+    ASSERT_EQ(out.size(), prompt.size() + 1);
+    EXPECT_EQ(out.back(), last);
+    return;
+  }
+  FAIL() << "no prompt whose first and last positions have different argmaxes";
+}
+
 TEST(Generate, TopKOfOneIsGreedy) {
   auto model = filled_gpt();
   const Ids greedy = generate(*model, {4}, 8, {.temperature = 0.0f});
   for (std::uint64_t seed : {0u, 1u, 2u}) {
     EXPECT_EQ(generate(*model, {4}, 8, {.temperature = 1.5f, .top_k = 1, .seed = seed}), greedy);
   }
+}
+
+// top_k = 2 keeps the two largest logits, the second (the k-th) included: at temperature 100 they
+// are about equally likely (e^(z/100) differ by well under 10%), so one step over 40 seeds picks
+// each of them (missing one would take odds of about 2^-40) and never another id.
+TEST(Generate, TopKKeepsTheKthLargestLogit) {
+  auto model = filled_gpt();
+  const Ids prompt{1, 4};
+  const Values z = last_logits(*model, prompt);
+  Ids order(z.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](std::int64_t a, std::int64_t b) { return z[a] > z[b]; });
+  std::set<std::int64_t> picked;
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    picked.insert(
+        generate(*model, prompt, 1, {.temperature = 100.0f, .top_k = 2, .seed = seed}).back());
+  }
+  EXPECT_EQ(picked, (std::set<std::int64_t>{order[0], order[1]}));
 }
 
 TEST(Generate, SameSeedSameTextDifferentSeedDifferentText) {

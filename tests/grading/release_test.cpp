@@ -45,6 +45,7 @@ TEST_F(Release, HoldsNoSolutionsNoHiddenSuitesAndNoInstructorScripts) {
   EXPECT_FALSE(fs::exists(out_ / "tests"));
   EXPECT_FALSE(fs::exists(out_ / "grading"));
   EXPECT_FALSE(fs::exists(out_ / "scripts" / "check-hidden-suites"));
+  EXPECT_FALSE(fs::exists(out_ / "scripts" / "mutants"));
   EXPECT_FALSE(fs::exists(out_ / "scripts" / "checks.d"));
   EXPECT_TRUE(fs::exists(out_ / "scripts" / "install-deps"));
 }

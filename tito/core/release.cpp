@@ -27,7 +27,7 @@ const std::set<std::string> kShippedFiles = {"CMakeLists.txt", "CMakePresets.jso
                                              ".clang-format",  ".clang-tidy",       ".gitignore"};
 // Instructor-only scripts: they need solutions/ or the hidden suites.
 const std::set<std::string> kInstructorScripts = {"scripts/test-all", "scripts/check-hidden-suites",
-                                                  "scripts/quickstart"};
+                                                  "scripts/quickstart", "scripts/mutants"};
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
