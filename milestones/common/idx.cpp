@@ -68,10 +68,19 @@ IdxArray read_idx(const fs::path& path, std::size_t expected_ndims) {
                              " dimensions): not the file its name says");
   }
   IdxArray array;
+  // Checked as the product grows: three u32 sizes can multiply past 2^64 and wrap to the file's
+  // length, and nothing may be sized from a number the file's bytes do not back.
+  const std::size_t data_bytes = bytes.size() - header;
   std::size_t count = 1;
   for (std::size_t d = 0; d < expected_ndims; ++d) {
     array.dims.push_back(big_endian_u32(bytes, 4 + 4 * d));
-    count *= array.dims.back();
+    const std::size_t size = array.dims.back();
+    if (size != 0 && count > data_bytes / size) {
+      throw std::runtime_error(
+          path.string() + ": the header's sizes promise more values than the " +
+          std::to_string(data_bytes) + " data bytes in the file (truncated or corrupt file)");
+    }
+    count *= size;
   }
   if (bytes.size() != header + count) {
     throw std::runtime_error(path.string() + ": " + std::to_string(bytes.size() - header) +

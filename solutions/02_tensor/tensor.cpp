@@ -467,7 +467,10 @@ int64_t shape_numel(const Shape& shape) {
     if (s < 0) {
       throw std::invalid_argument("shape " + shape_to_string(shape) + " has a negative dimension");
     }
-    n *= s;
+    if (__builtin_mul_overflow(n, s, &n)) {  // signed overflow would be undefined behaviour
+      throw std::invalid_argument("shape " + shape_to_string(shape) +
+                                  " has more elements than an int64 counts");
+    }
   }
   return n;
 }

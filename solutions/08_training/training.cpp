@@ -328,10 +328,20 @@ Entry parse_entry(const std::string& name, const nlohmann::json& info, std::uint
     throw fail("unsupported dtype " + dtype.dump() + " (only F32 is supported)");
   }
   Entry e{name, {}, 0, 0};
-  if (!info["shape"].is_array()) throw fail("\"shape\" must be an array");
-  for (const auto& d : info["shape"]) {
-    if (!d.is_number_unsigned()) throw fail("bad shape " + info["shape"].dump());
-    e.shape.push_back(d.get<std::int64_t>());
+  const nlohmann::json& shape = info["shape"];
+  if (!shape.is_array()) throw fail("\"shape\" must be an array");
+  // Every size and their product stay far below 2^63, so numel and the strides cannot overflow;
+  // the bytes the shape needs are then checked against data_offsets, which lie inside the file.
+  constexpr std::uint64_t kMaxElements = std::uint64_t{1} << 60;
+  std::uint64_t product = 1;  // of max(size, 1)
+  for (const auto& d : shape) {
+    if (!d.is_number_unsigned() || d.get<std::uint64_t>() > kMaxElements / product) {
+      throw fail("bad shape " + shape.dump() +
+                 " (sizes must be whole numbers >= 0 whose product "
+                 "fits the file)");
+    }
+    product *= std::max<std::uint64_t>(d.get<std::uint64_t>(), 1);
+    e.shape.push_back(static_cast<std::int64_t>(d.get<std::uint64_t>()));
   }
   const nlohmann::json& offsets = info["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
@@ -372,11 +382,22 @@ NamedTensors load_safetensors(const std::filesystem::path& path) {
                              " is larger than the " + std::to_string(bytes.size() - 8) +
                              " bytes after it (corrupt or truncated file)");
   }
+  // A real header nests 3 deep; refusing deep nesting while parsing keeps dump() and copies of
+  // the values (which recurse once per level) from overflowing the stack on a crafted file.
+  constexpr int kMaxDepth = 16;
+  struct TooDeep {};
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n));
+    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n),
+                                   [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+                                     if (depth > kMaxDepth) throw TooDeep{};
+                                     return true;
+                                   });
   } catch (const nlohmann::json::parse_error& e) {
     throw std::runtime_error(where + ": the header is not valid JSON: " + e.what());
+  } catch (const TooDeep&) {
+    throw std::runtime_error(where + ": the header nests deeper than " + std::to_string(kMaxDepth) +
+                             " levels: not a safetensors header");
   }
   if (!header.is_object()) throw std::runtime_error(where + ": the header is not a JSON object");
 

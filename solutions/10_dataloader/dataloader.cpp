@@ -144,10 +144,28 @@ Idx read_idx(const fs::path& path, std::size_t ndims) {
                              std::to_string(idx.bytes.size()) + " bytes, the header alone needs " +
                              std::to_string(idx.header) + "); download it again");
   }
+  // The product of the sizes is checked against the bytes actually there as it grows: three u32
+  // sizes can multiply past 2^64 and wrap to the file's length, and nothing may be allocated from
+  // a size the file does not back.
+  const std::size_t data_bytes = idx.bytes.size() - idx.header;
   std::size_t count = 1;
+  bool too_big = false;
   for (std::size_t d = 0; d < ndims; ++d) {
     idx.dims.push_back(big_endian_u32(idx.bytes, 4 + 4 * d));
-    count *= static_cast<std::size_t>(idx.dims.back());
+    const auto size = static_cast<std::size_t>(idx.dims.back());
+    if (size == 0) {
+      throw std::runtime_error(path.string() + ": size " + std::to_string(d) +
+                               " in the header is 0, so the file holds no examples; download it "
+                               "again");
+    }
+    too_big = too_big || count > data_bytes / size;
+    count = too_big ? count : count * size;
+  }
+  if (too_big) {
+    throw std::runtime_error(path.string() + ": the header's sizes promise more values than the " +
+                             std::to_string(data_bytes) +
+                             " data bytes in the file (a truncated or corrupt file); download it "
+                             "again");
   }
   if (idx.bytes.size() != idx.header + count) {
     throw std::runtime_error(path.string() + ": " + std::to_string(idx.bytes.size() - idx.header) +

@@ -93,13 +93,23 @@ std::string describe(char32_t cp) {
                            "' is not a valid tokenizer file: " + what);
 }
 
+// A tokenizer file nests 3 deep. Refusing deeper nesting while parsing keeps copies and dump() of
+// its values (which recurse once per level) from overflowing the stack on a crafted file.
+constexpr int kMaxJsonDepth = 16;
+
 json read_json(const char* who, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(std::string(who) + ": cannot open '" + path + "' for reading");
+  struct TooDeep {};
   try {
-    return json::parse(in);
+    return json::parse(in, [](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxJsonDepth) throw TooDeep{};
+      return true;
+    });
   } catch (const json::exception& e) {
     malformed(who, path, std::string("not JSON (") + e.what() + ")");
+  } catch (const TooDeep&) {
+    malformed(who, path, "it nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
 }
 
@@ -452,6 +462,9 @@ BpeTokenizer BpeTokenizer::load(const std::string& path) {
                   " merges is " + std::to_string(256 + merges.size()));
   }
   BpeTokenizer t;
+  constexpr std::uint64_t kMaxTokenBytes = std::uint64_t{64} << 20;
+  std::vector<std::uint64_t> token_lengths;  // bytes of token 256 + r
+  std::uint64_t total_bytes = 0;
   for (std::size_t r = 0; r < merges.size(); ++r) {
     const json& m = merges[r];
     const std::int64_t existing = 256 + static_cast<std::int64_t>(r);  // ids defined before merge r
@@ -465,6 +478,19 @@ BpeTokenizer BpeTokenizer::load(const std::string& path) {
                     ", expected [a, b] with ids in [0, " + std::to_string(existing) + ")");
     }
     t.merges_.emplace_back(m[0].get<std::int64_t>(), m[1].get<std::int64_t>());
+    // Each merge may double a token's length: 64 merges of [last, last] would ask for 2^64 bytes.
+    // The tokens' bytes are added up before index_merges allocates them.
+    const auto length_of = [&](std::int64_t id) {
+      return id < 256 ? std::uint64_t{1} : token_lengths[static_cast<std::size_t>(id - 256)];
+    };
+    token_lengths.push_back(length_of(t.merges_.back().first) + length_of(t.merges_.back().second));
+    total_bytes += token_lengths.back();
+    if (total_bytes > kMaxTokenBytes) {
+      malformed(who, path,
+                "its merges build tokens of more than " + std::to_string(kMaxTokenBytes) +
+                    " bytes in all by merge " + std::to_string(r) +
+                    " (a real vocabulary needs a few MB at most)");
+    }
   }
   index_merges(t.merges_, t.extra_bytes_, t.ranks_);
   return t;

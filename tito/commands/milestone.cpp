@@ -12,6 +12,8 @@
 #include <fstream>
 
 #include "core/context.hpp"
+#include "core/json_file.hpp"
+#include "core/milestones.hpp"
 #include "core/tasks.hpp"
 
 extern char** environ;  // NOLINT: POSIX
@@ -21,53 +23,6 @@ namespace tito {
 namespace {
 
 using nlohmann::json;
-
-struct Milestone {
-  std::string id;
-  std::string title;
-  int year = 0;
-  std::string after;
-  std::vector<std::string> requires_modules;
-  std::string dataset;  // empty: none
-  std::string gate;
-  std::string program;
-  std::string info;
-};
-
-fs::path registry_file(const Course& course) {
-  return course.root() / "milestones" / "milestones.json";
-}
-
-std::vector<Milestone> load_milestones(const Course& course) {
-  const fs::path file = registry_file(course);
-  std::ifstream in(file);
-  if (!in) throw TitoError(fmt::format("{}: cannot read the milestone registry", file.string()));
-  std::vector<Milestone> list;
-  try {
-    const json doc = json::parse(in);
-    for (const json& m : doc.at("milestones")) {
-      Milestone milestone{m.at("id").get<std::string>(),
-                          m.at("title").get<std::string>(),
-                          m.at("year").get<int>(),
-                          m.value("after", ""),
-                          m.at("requires").get<std::vector<std::string>>(),
-                          m.at("dataset").is_null() ? "" : m.at("dataset").get<std::string>(),
-                          m.at("gate").get<std::string>(),
-                          m.at("program").get<std::string>(),
-                          m.value("info", "")};
-      for (const auto& dir : milestone.requires_modules) {
-        if (course.find_module(dir) == nullptr) {
-          throw TitoError(fmt::format("{}: milestone '{}' requires '{}', which is not a module",
-                                      file.string(), milestone.id, dir));
-        }
-      }
-      list.push_back(std::move(milestone));
-    }
-  } catch (const json::exception& e) {
-    throw TitoError(fmt::format("{}: malformed milestone registry ({})", file.string(), e.what()));
-  }
-  return list;
-}
 
 const Milestone& resolve(const std::vector<Milestone>& list, const std::string& id) {
   for (const auto& m : list) {
@@ -82,17 +37,6 @@ fs::path result_file(const Course& course, const Milestone& m) {
   return course.state_dir() / "milestones" / (m.id + ".json");
 }
 
-/// The last result, or null when the milestone never ran (an unreadable file is reported as such).
-json last_result(const Course& course, const Milestone& m) {
-  std::ifstream in(result_file(course, m));
-  if (!in) return nullptr;
-  try {
-    return json::parse(in);
-  } catch (const json::exception&) {
-    return {{"unreadable", result_file(course, m).string()}};
-  }
-}
-
 std::vector<std::string> missing_modules(const Milestone& m, const Progress& progress) {
   std::vector<std::string> missing;
   for (const auto& dir : m.requires_modules) {
@@ -102,7 +46,7 @@ std::vector<std::string> missing_modules(const Milestone& m, const Progress& pro
 }
 
 json milestone_json(const Course& course, const Milestone& m, const Progress& progress) {
-  const json result = last_result(course, m);
+  const MilestoneResult result = read_milestone_result(result_file(course, m));
   json doc = {{"id", m.id},
               {"title", m.title},
               {"year", m.year},
@@ -112,17 +56,19 @@ json milestone_json(const Course& course, const Milestone& m, const Progress& pr
               {"requires", m.requires_modules},
               {"missing_modules", missing_modules(m, progress)},
               {"info", m.info}};
-  if (result.is_null()) {
-    doc["last_run"] = nullptr;
-  } else if (result.contains("unreadable")) {
-    doc["last_run"] = result;
-  } else {
-    doc["last_run"] = {{"passed", result.at("gate").at("passed")},
-                       {"finished_at", result.value("finished_at", "")},
-                       {"library", result.value("library", "unknown")},
-                       {"wall_seconds", result.value("wall_seconds", 0.0)},
-                       {"interrupted", result.value("interrupted", false)},
-                       {"final", result.value("final", json::object())}};
+  switch (result.state) {
+    case MilestoneResult::State::never_run:
+      doc["last_run"] = nullptr;
+      break;
+    case MilestoneResult::State::unreadable:
+      doc["last_run"] = {{"unreadable", result_file(course, m).string()},
+                         {"problem", result.problem}};
+      break;
+    case MilestoneResult::State::ok:
+      doc["last_run"] = {{"passed", result.passed},           {"finished_at", result.finished_at},
+                         {"library", result.library},         {"wall_seconds", result.wall_seconds},
+                         {"interrupted", result.interrupted}, {"final", result.final_metrics}};
+      break;
   }
   return doc;
 }
@@ -271,20 +217,29 @@ fs::path build_program(Context& ctx, const Milestone& m, bool reference) {
   return tree.dir() / "bin" / target;
 }
 
-/// Adds which library trained the model to the program's result file (atomically).
+/// Adds which library trained the model to the program's result file (atomically: a full disk or
+/// a kill leaves the program's own file, never half of it).
 void stamp_library(const fs::path& file, bool reference) {
-  std::ifstream in(file);
-  if (!in) return;
+  if (!fs::exists(file)) return;
   json doc;
   try {
-    doc = json::parse(in);
-  } catch (const json::exception&) {
-    return;
+    doc = read_json_file(file);
+  } catch (const TitoError&) {
+    return;  // unreadable: `tito milestone status` says so
   }
+  if (!doc.is_object()) return;
   doc["library"] = reference ? "reference" : "student";
-  const fs::path temp = file.string() + ".tmp";
-  std::ofstream(temp) << doc.dump(2) << '\n';
-  fs::rename(temp, file);
+  write_file_atomically(file, doc.dump(2) + "\n");
+}
+
+/// The result file as the program wrote it, for --json (or why it cannot be read).
+json raw_result(const fs::path& file) {
+  if (!fs::exists(file)) return nullptr;
+  try {
+    return read_json_file(file);
+  } catch (const TitoError& e) {
+    return {{"unreadable", file.string()}, {"problem", e.what()}};
+  }
 }
 
 struct RunOptions {
@@ -333,7 +288,7 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
   if (!generating) stamp_library(out, options.reference);
   if (ctx.ui().json()) {
     json doc = {{"ok", status == 0}, {"milestone", m.id}, {"exit_status", status}};
-    doc["result"] = last_result(course, m);
+    doc["result"] = raw_result(out);
     ctx.emit(doc);
   }
   return status == 0 ? kExitOk : kExitFailure;

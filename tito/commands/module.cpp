@@ -138,18 +138,6 @@ fs::path stub_cache(const Course& course, const ModuleInfo& m, const std::string
   return course.state_dir() / "stubs" / m.dir / file;
 }
 
-void write_file_atomically(const fs::path& file, const std::string& content) {
-  fs::create_directories(file.parent_path());
-  fs::path temp = file;
-  temp += ".tito-tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out.flush()) throw TitoError(fmt::format("cannot write {}", temp.string()));
-  }
-  fs::rename(temp, file);
-}
-
 std::optional<std::string> stub_from_git(const Course& course, const ModuleInfo& m,
                                          const std::string& file) {
   ProcessOptions options;
@@ -177,7 +165,10 @@ std::optional<std::string> pristine_stub(const Course& course, const ModuleInfo&
     return text.str();
   }
   auto content = stub_from_git(course, m, file);
-  if (content) write_file_atomically(cached, *content);
+  if (content) {
+    fs::create_directories(cached.parent_path());
+    write_file_atomically(cached, *content);
+  }
   return content;
 }
 

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "core/errors.hpp"
+#include "core/json_file.hpp"
 
 namespace tito {
 
@@ -20,16 +21,6 @@ bool is_course_root(const fs::path& dir) {
   std::error_code ec;
   return fs::is_regular_file(dir / "CMakePresets.json", ec) &&
          fs::is_directory(dir / "modules", ec);
-}
-
-json read_json_file(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw TitoError(fmt::format("{}: cannot be read", file.string()));
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw TitoError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
-  }
 }
 
 std::vector<std::string> string_list(const json& doc, const char* key) {
@@ -66,7 +57,7 @@ ModuleInfo parse_module(const fs::path& file, const std::string& dir) {
   ModuleInfo m;
   m.dir = dir;
   try {
-    m.number = doc.at("number").get<int>();
+    m.number = int_field(doc, "number");
     m.name = doc.at("name").get<std::string>();
     m.title = doc.value("title", m.name);
     m.summary = doc.value("summary", "");
@@ -82,6 +73,8 @@ ModuleInfo parse_module(const fs::path& file, const std::string& dir) {
   } catch (const json::exception& e) {
     throw TitoError(fmt::format("{}: {}", file.string(), e.what()));
   } catch (const TitoError& e) {
+    throw TitoError(fmt::format("{}: {}", file.string(), e.what()));
+  } catch (const std::invalid_argument& e) {
     throw TitoError(fmt::format("{}: {}", file.string(), e.what()));
   }
   if (fmt::format("{:02}_{}", m.number, m.name) != dir) {
@@ -178,7 +171,7 @@ void Course::load_checkpoints() {
   }
   try {
     const json doc = read_json_file(file);
-    const int schema = doc.value("schema_version", 1);
+    const int schema = int_field(doc, "schema_version", 1);
     if (schema != 1) {
       throw TitoError(fmt::format("{}: schema_version {} is not supported (this tito reads 1)",
                                   file.string(), schema));
@@ -195,6 +188,8 @@ void Course::load_checkpoints() {
       checkpoints_.push_back(std::move(c));
     }
   } catch (const json::exception& e) {
+    checkpoints_error_ = fmt::format("{}: {}", file.string(), e.what());
+  } catch (const std::invalid_argument& e) {
     checkpoints_error_ = fmt::format("{}: {}", file.string(), e.what());
   } catch (const TitoError& e) {
     checkpoints_error_ = e.what();

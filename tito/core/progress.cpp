@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/errors.hpp"
+#include "core/json_file.hpp"
 
 namespace tito {
 
@@ -103,8 +104,8 @@ CheckpointResult checkpoint_from_json(const json& j) {
   c.passed = j.at("passed").get<bool>();
   c.at = j.value("at", "");
   c.achieved_at = j.value("achieved_at", "");
-  c.tests_passed = j.value("tests_passed", 0);
-  c.tests_total = j.value("tests_total", 0);
+  c.tests_passed = int_field(j, "tests_passed", 0);
+  c.tests_total = int_field(j, "tests_total", 0);
   return c;
 }
 
@@ -200,8 +201,11 @@ Progress ProgressStore::read_locked() const {
   } else {
     std::stringstream text;
     text << in.rdbuf();
-    doc = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) problem = "it is not valid JSON";
+    try {
+      doc = parse_json_text(text.str(), path);
+    } catch (const TitoError&) {
+      problem = "it is not valid JSON";
+    }
   }
   if (problem.empty()) {
     if (doc.is_object() && doc.contains("schema_version") &&
@@ -239,21 +243,35 @@ Progress ProgressStore::read_locked() const {
 }
 
 void ProgressStore::write_locked(const Progress& progress) const {
-  const fs::path path = file();
-  fs::path temp = path;
+  write_file_atomically(file(), to_json(progress).dump(2) + "\n");
+}
+
+void write_file_atomically(const fs::path& file, const std::string& content) {
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  fs::path temp = file;
   temp += fmt::format(".tmp-{}", ::getpid());
-  {
+  try {
     const UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (fd.get() < 0) {
       throw TitoError(fmt::format("cannot create {}: {}", temp.string(), std::strerror(errno)));
     }
-    write_all(fd.get(), to_json(progress).dump(2) + "\n", temp);
+    write_all(fd.get(), content, temp);
     if (::fsync(fd.get()) != 0) {
       throw TitoError(fmt::format("cannot sync {}: {}", temp.string(), std::strerror(errno)));
     }
+  } catch (const TitoError& e) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw TitoError(fmt::format("{} was not saved (it is unchanged): {}", file.string(), e.what()));
   }
-  fs::rename(temp, path);
-  fsync_dir(dir_);
+  std::error_code error;
+  fs::rename(temp, file, error);
+  if (error) {
+    fs::remove(temp, error);
+    throw TitoError(fmt::format("{} was not saved (it is unchanged): cannot rename {} over it",
+                                file.string(), temp.string()));
+  }
+  fsync_dir(dir);
 }
 
 std::string utc_timestamp() {

@@ -64,6 +64,12 @@ class ProgressStore {
   fs::path dir_;
 };
 
+/// Writes `content` to a temporary file beside `file`, fsyncs it and renames it over `file`: a
+/// reader (or a crash, a kill, a full disk) sees the old file or the new one, never a torn one. On
+/// failure the temporary file is removed, `file` is untouched, and TitoError names it and the
+/// cause.
+void write_file_atomically(const fs::path& file, const std::string& content);
+
 /// Current UTC time, ISO 8601 ("2025-01-31T12:00:00Z").
 [[nodiscard]] std::string utc_timestamp();
 /// Current UTC time for file names ("20250131T120000Z").

@@ -1,5 +1,7 @@
 #include "core/release.hpp"
 
+#include <unistd.h>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -112,18 +114,34 @@ bool ships(const std::string& rel) {
 }
 
 /// Presets without "reference" (a release has no solutions/: such a preset would build the stubs
-/// under a name that promises the answers) and without anything that refers to it.
+/// under a name that promises the answers) and without anything that refers to it: presets that
+/// inherit it (asan, tsan, fuzz), directly or not, and the build and test presets of any of those.
 std::string student_presets(const std::string& text) {
   json doc = json::parse(text);
+  std::set<std::string> dropped = {"reference"};
+  const auto refers = [&](const json& preset) {
+    const json inherits = preset.value("inherits", json());
+    const auto names_dropped = [&](const json& name) {
+      return name.is_string() && dropped.count(name.get<std::string>()) > 0;
+    };
+    return names_dropped(preset.value("name", json())) ||
+           names_dropped(preset.value("configurePreset", json())) || names_dropped(inherits) ||
+           (inherits.is_array() && std::any_of(inherits.begin(), inherits.end(), names_dropped));
+  };
+  if (doc.contains("configurePresets")) {  // to a fixed point: a preset may come before its parent
+    for (std::size_t before = 0; before != dropped.size();) {
+      before = dropped.size();
+      for (const auto& preset : doc["configurePresets"]) {
+        if (refers(preset)) dropped.insert(preset.value("name", ""));
+      }
+    }
+  }
   for (const char* kind :
        {"configurePresets", "buildPresets", "testPresets", "packagePresets", "workflowPresets"}) {
     if (!doc.contains(kind)) continue;
     json kept = json::array();
     for (const auto& preset : doc[kind]) {
-      const bool reference = preset.value("name", "") == "reference" ||
-                             preset.value("configurePreset", "") == "reference" ||
-                             preset.value("inherits", json()) == json("reference");
-      if (!reference) kept.push_back(preset);
+      if (!refers(preset)) kept.push_back(preset);
     }
     doc[kind] = kept;
   }
@@ -366,6 +384,50 @@ std::vector<std::string> released_files(const fs::path& out) {
   return files;
 }
 
+/// A hidden folder beside `out` for this process: ".<name>.tito-<what>-<pid>".
+fs::path sibling(const fs::path& out, const std::string& what) {
+  return out.parent_path() /
+         fmt::format(".{}.tito-{}-{}", out.filename().string(), what, ::getpid());
+}
+
+/// Copies the shipped files among `files` into `dir` (the presets and README rewritten for
+/// students).
+ReleaseReport write_release_files(const fs::path& root, const std::vector<std::string>& files,
+                                  const fs::path& dir) {
+  ReleaseReport report;
+  std::set<std::string> skipped;
+  for (const auto& rel : files) {
+    if (!ships(rel)) {
+      const std::string first = fs::path(rel).begin()->string();
+      skipped.insert(kShippedDirs.count(first) > 0 ? rel : first);
+      continue;
+    }
+    const fs::path target = dir / rel;
+    fs::create_directories(target.parent_path());
+    if (rel == "CMakePresets.json") {
+      write_text(target, student_presets(read_text(root / rel)));
+    } else if (rel == "README.md") {
+      write_text(target, student_readme(read_text(root / rel)));
+    } else {
+      fs::copy_file(root / rel, target, fs::copy_options::overwrite_existing);
+    }
+    report.files.push_back(rel);
+  }
+  // GitHub Classroom runs the visible tests on every push (grading/github-classroom/).
+  const fs::path classroom = root / "grading" / "github-classroom" / "classroom.yml";
+  if (fs::exists(classroom)) {
+    const std::string rel = ".github/workflows/classroom.yml";
+    fs::create_directories((dir / rel).parent_path());
+    fs::copy_file(classroom, dir / rel, fs::copy_options::overwrite_existing);
+    report.files.push_back(rel);
+  }
+  write_text(dir / kMarker,
+             "A student release of the TinyTorch C++ course, made by `tito release`.\n"
+             "It holds no solutions and no hidden grading suites.\n");
+  report.skipped.assign(skipped.begin(), skipped.end());
+  return report;
+}
+
 }  // namespace
 
 ReleaseReport make_release(const fs::path& course_root, const fs::path& out_arg, bool force) {
@@ -385,41 +447,32 @@ ReleaseReport make_release(const fs::path& course_root, const fs::path& out_arg,
       throw TitoError(fmt::format("--out {} holds an earlier release: add --force to replace it",
                                   out.string()));
     }
-    fs::remove_all(out);
   }
-  fs::create_directories(out);
+  // Written into a staging folder beside --out and swapped in only when complete: a full disk or a
+  // kill half-way leaves the previous release as it was, never half of each.
+  const std::vector<std::string> files = course_files(root, out);
+  const fs::path staging = sibling(out, "staging");
   ReleaseReport report;
+  try {
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    report = write_release_files(root, files, staging);
+  } catch (const std::exception& e) {
+    std::error_code ignored;
+    fs::remove_all(staging, ignored);
+    throw TitoError(
+        fmt::format("the release was not written ({} is unchanged): {}", out.string(), e.what()));
+  }
+  if (fs::exists(out)) {
+    const fs::path old = sibling(out, "old");
+    fs::rename(out, old);
+    fs::rename(staging, out);
+    fs::remove_all(old);
+  } else {
+    fs::create_directories(out.parent_path());
+    fs::rename(staging, out);
+  }
   report.out = out;
-  std::set<std::string> skipped;
-  for (const auto& rel : course_files(root, out)) {
-    if (!ships(rel)) {
-      const std::string first = fs::path(rel).begin()->string();
-      skipped.insert(kShippedDirs.count(first) > 0 ? rel : first);
-      continue;
-    }
-    const fs::path target = out / rel;
-    fs::create_directories(target.parent_path());
-    if (rel == "CMakePresets.json") {
-      write_text(target, student_presets(read_text(root / rel)));
-    } else if (rel == "README.md") {
-      write_text(target, student_readme(read_text(root / rel)));
-    } else {
-      fs::copy_file(root / rel, target, fs::copy_options::overwrite_existing);
-    }
-    report.files.push_back(rel);
-  }
-  // GitHub Classroom runs the visible tests on every push (grading/github-classroom/).
-  const fs::path classroom = root / "grading" / "github-classroom" / "classroom.yml";
-  if (fs::exists(classroom)) {
-    const std::string rel = ".github/workflows/classroom.yml";
-    fs::create_directories((out / rel).parent_path());
-    fs::copy_file(classroom, out / rel, fs::copy_options::overwrite_existing);
-    report.files.push_back(rel);
-  }
-  write_text(out / kMarker,
-             "A student release of the TinyTorch C++ course, made by `tito release`.\n"
-             "It holds no solutions and no hidden grading suites.\n");
-  report.skipped.assign(skipped.begin(), skipped.end());
   return report;
 }
 

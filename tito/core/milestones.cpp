@@ -1,0 +1,106 @@
+#include "core/milestones.hpp"
+
+#include <fmt/core.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/errors.hpp"
+#include "core/json_file.hpp"
+
+namespace tito {
+
+namespace {
+
+using nlohmann::json;
+
+/// A field that must be a string; a json::exception (caught by the caller, who names the file).
+std::string text_field(const json& entry, const char* key) {
+  return entry.at(key).get<std::string>();
+}
+
+Milestone parse_milestone(const json& m) {
+  if (!m.is_object()) throw std::invalid_argument("every entry must be an object");
+  const json& dataset = m.at("dataset");
+  return {text_field(m, "id"),
+          text_field(m, "title"),
+          int_field(m, "year"),
+          m.value("after", ""),
+          m.at("requires").get<std::vector<std::string>>(),
+          dataset.is_null() ? "" : dataset.get<std::string>(),
+          text_field(m, "gate"),
+          text_field(m, "program"),
+          m.value("info", "")};
+}
+
+}  // namespace
+
+fs::path milestone_registry_file(const Course& course) {
+  return course.root() / "milestones" / "milestones.json";
+}
+
+std::vector<Milestone> load_milestones(const Course& course) {
+  const fs::path file = milestone_registry_file(course);
+  const json doc = read_json_file(file);
+  std::vector<Milestone> list;
+  try {
+    if (!doc.is_object() || !doc.contains("milestones") || !doc.at("milestones").is_array()) {
+      throw std::invalid_argument("expected an object with a \"milestones\" array");
+    }
+    for (const json& m : doc.at("milestones")) {
+      Milestone milestone = parse_milestone(m);
+      for (const auto& dir : milestone.requires_modules) {
+        if (course.find_module(dir) == nullptr) {
+          throw std::invalid_argument(fmt::format(
+              "milestone '{}' requires '{}', which is not a module", milestone.id, dir));
+        }
+      }
+      list.push_back(std::move(milestone));
+    }
+  } catch (const json::exception& e) {
+    throw TitoError(fmt::format("{}: malformed milestone registry ({})", file.string(), e.what()));
+  } catch (const std::invalid_argument& e) {
+    throw TitoError(fmt::format("{}: malformed milestone registry: {}", file.string(), e.what()));
+  }
+  return list;
+}
+
+MilestoneResult read_milestone_result(const fs::path& file) {
+  MilestoneResult result;
+  std::ifstream in(file);
+  if (!in) return result;  // never run
+  const auto unreadable = [&](const std::string& why) {
+    result.state = MilestoneResult::State::unreadable;
+    result.problem =
+        why.rfind(file.string(), 0) == 0 ? why : fmt::format("{}: {}", file.string(), why);
+    return result;
+  };
+  std::stringstream text;
+  text << in.rdbuf();
+  json doc;
+  try {
+    doc = parse_json_text(text.str(), file);
+  } catch (const TitoError& e) {
+    return unreadable(fmt::format("{} (a run cut short?)", e.what()));
+  }
+  if (!doc.is_object() || !doc.contains("gate") || !doc.at("gate").is_object() ||
+      !doc.at("gate").contains("passed") || !doc.at("gate").at("passed").is_boolean()) {
+    return unreadable("no \"gate\": {\"passed\": true|false}");
+  }
+  result.passed = doc.at("gate").at("passed").get<bool>();
+  const auto optional = [&](const char* key, auto fallback, auto is_type) {
+    return doc.contains(key) && is_type(doc.at(key)) ? doc.at(key).get<decltype(fallback)>()
+                                                     : fallback;
+  };
+  const auto is_string = [](const json& j) { return j.is_string(); };
+  result.finished_at = optional("finished_at", std::string(), is_string);
+  result.library = optional("library", std::string("unknown"), is_string);
+  result.wall_seconds = optional("wall_seconds", 0.0, [](const json& j) { return j.is_number(); });
+  result.interrupted = optional("interrupted", false, [](const json& j) { return j.is_boolean(); });
+  if (doc.contains("final") && doc.at("final").is_object()) result.final_metrics = doc.at("final");
+  result.state = MilestoneResult::State::ok;
+  return result;
+}
+
+}  // namespace tito
