@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "tito_support.hpp"
 
@@ -42,11 +44,23 @@ struct Mention {
   std::string where;    // "scripts/quickstart:16"
 };
 
-/// `tito GROUP COMMAND` where it reads as a command: right after a backtick, a quote, `$`, `/`
-/// (bin/tito) or the start of a line, or with GROUP one of tito's own groups (prose such as "tito
-/// never keeps" is not a command).
+/// True when the text before "tito" makes it code: a backtick or quote, optionally followed by `$`
+/// or a path (`build/reference/bin/tito`, '$tito ...'), as scripts and messages quote commands.
+bool quoted(const std::string& line, std::size_t at) {
+  std::size_t i = at;
+  while (i > 0 && (std::isalnum(static_cast<unsigned char>(line[i - 1])) != 0 ||
+                   std::string_view("./_-$").find(line[i - 1]) != std::string_view::npos)) {
+    --i;
+  }
+  const std::string prefix = line.substr(i, at - i);
+  if (!prefix.empty() && prefix != "$" && prefix.back() != '/') return false;  // "mytito"
+  return i > 0 && std::string_view("`'\"").find(line[i - 1]) != std::string_view::npos;
+}
+
+/// `tito GROUP COMMAND` where it reads as a command: quoted as code (see quoted()), or with GROUP
+/// one of tito's own groups. Prose such as "tito never keeps" is not a command.
 std::vector<Mention> mentions(const fs::path& root, const std::set<std::string>& groups) {
-  static const std::regex pattern(R"((^|[`'"$/ (])tito ([a-z][a-z-]*) ([a-z][a-z-]*))");
+  static const std::regex pattern(R"(tito ([a-z][a-z-]*) ([a-z][a-z-]*))");
   std::vector<Mention> out;
   for (const auto& file : scanned_files(root)) {
     std::ifstream in(file);
@@ -54,12 +68,13 @@ std::vector<Mention> mentions(const fs::path& root, const std::set<std::string>&
     for (std::string line; std::getline(in, line);) {
       ++number;
       for (std::sregex_iterator it(line.begin(), line.end(), pattern), end; it != end; ++it) {
-        const std::string lead = (*it)[1].str();
-        const std::string group = (*it)[2].str();
-        if (lead == " " || lead == "(") {
-          if (groups.count(group) == 0) continue;
-        }
-        out.push_back({group + " " + (*it)[3].str(),
+        const std::string group = (*it)[1].str();
+        const auto at = static_cast<std::size_t>(it->position(0));
+        const bool word_start =
+            at == 0 || std::isalnum(static_cast<unsigned char>(line[at - 1])) == 0;
+        if (!word_start && !quoted(line, at)) continue;
+        if (!quoted(line, at) && groups.count(group) == 0) continue;
+        out.push_back({group + " " + (*it)[2].str(),
                        file.lexically_relative(root).string() + ":" + std::to_string(number)});
       }
     }
@@ -73,7 +88,8 @@ TEST(CommandsNamed, EveryTitoCommandThatTheSourcesNameExists) {
   std::set<std::string> commands;
   std::set<std::string> groups;
   std::set<std::string> leaf_groups;  // groups that are commands themselves (tito release ...)
-  for (const auto& c : r.json()["commands"]) {
+  const json doc = r.json();
+  for (const auto& c : doc["commands"]) {
     const std::string path = c.get<std::string>();
     commands.insert(path);
     if (path.find(' ') == std::string::npos) groups.insert(path);

@@ -234,6 +234,7 @@ void download(const RemoteFile& remote, const fs::path& target, const DownloadOb
       break;
     }
   }
+  if (fs::exists(part) && size_or_zero(part) == 0) fs::remove(part);  // nothing to resume from
   std::string message = fmt::format("could not download {}:", remote.name);
   for (const auto& f : failures) message += "\n  " + f;
   throw DownloadError(message, all_unreachable);
