@@ -211,12 +211,15 @@ Content content_of(const fs::path& path) {
   return c;
 }
 
+/// 47040016 -> "47,040,016".
 std::string thousands(std::uint64_t n) {
-  std::string digits = std::to_string(n);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
-    digits.insert(static_cast<std::size_t>(i), ",");
+  const std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
   }
-  return digits;
+  return out;
 }
 
 FileCheck check_file(const DataFile& file, const fs::path& folder) {
@@ -227,9 +230,9 @@ FileCheck check_file(const DataFile& file, const fs::path& folder) {
     check.path = folder / (file.name + ".gz");
   }
   for (const auto& candidate : {file.name, file.name + ".gz"}) {
-    if (fs::exists(folder / ("." + candidate + ".part"))) check.partial_download = true;
+    if (fs::exists(folder / fmt::format(".{}.part", candidate))) check.partial_download = true;
   }
-  if (file.download && fs::exists(folder / ("." + file.download->name + ".part"))) {
+  if (file.download && fs::exists(folder / fmt::format(".{}.part", file.download->name))) {
     check.partial_download = true;
   }
   if (!fs::exists(check.path)) {

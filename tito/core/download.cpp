@@ -195,7 +195,7 @@ std::string finish(const fs::path& part, const fs::path& target, const RemoteFil
 }  // namespace
 
 fs::path part_path(const fs::path& target) {
-  return target.parent_path() / ("." + target.filename().string() + ".part");
+  return target.parent_path() / fmt::format(".{}.part", target.filename().string());
 }
 
 void download(const RemoteFile& remote, const fs::path& target, const DownloadObserver& observer) {
