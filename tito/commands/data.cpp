@@ -103,11 +103,15 @@ DownloadObserver observer_for(const Ui& ui, const std::string& label) {
   DownloadObserver observer;
   observer.note = [&ui](const std::string& line) { ui.line("    " + line); };
   if (live) {
-    observer.progress = [&ui, label, shown](std::uint64_t done, std::uint64_t total, double rate) {
+    observer.progress = [label, shown](std::uint64_t done, std::uint64_t total, double rate) {
       const double eta = rate > 0 ? static_cast<double>(total - std::min(done, total)) / rate : 0;
-      fmt::print(stderr, "\r    {:<28} {}  {} / {}  {}/s  ETA {}   ", label,
-                 ui.progress_bar(done, total, 24), megabytes(done), megabytes(total),
-                 megabytes(static_cast<std::uint64_t>(rate)), rate > 0 ? clock_text(eta) : "?");
+      const auto filled =
+          total > 0 ? static_cast<std::size_t>(24 * std::min(done, total) / total) : 0;
+      fmt::print(stderr, "\r    {:<28} [{}{}] {:3}%  {} / {}  {}/s  ETA {}   ", label,
+                 std::string(filled, '#'), std::string(24 - filled, '-'),
+                 total > 0 ? 100 * std::min(done, total) / total : 0, megabytes(done),
+                 megabytes(total), megabytes(static_cast<std::uint64_t>(rate)),
+                 rate > 0 ? clock_text(eta) : "?");
       *shown = true;
     };
     observer.end_progress = [shown] {
