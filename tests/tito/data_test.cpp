@@ -177,6 +177,47 @@ TEST(DataFetch, StartsAgainFromZeroWhenTheResumedBytesDoNotVerify) {
   EXPECT_EQ(read_file(data.path() / "toy" / "a.bin"), content);
 }
 
+TEST(DataFetch, UnpacksAnArchiveOnlyAfterItsChecksumMatches) {
+  const TempDir server;
+  write_file(server.path() / "pkg" / "x.bin", noise(7000, 20));
+  write_file(server.path() / "pkg" / "y.bin", noise(9000, 21));
+  ASSERT_EQ(run(server.path(), {"tar", "-czf", "toy.tar.gz", "pkg"}).status, 0);
+  const fs::path archive = server.path() / "toy.tar.gz";
+  const auto registry = [&](const std::string& sum) {
+    const json doc = {{"schema_version", 1},
+                      {"datasets",
+                       {{{"id", "toy"},
+                         {"folder", "toy"},
+                         {"title", "a toy archive"},
+                         {"archive",
+                          {{"name", "toy.tar.gz"},
+                           {"bytes", fs::file_size(archive)},
+                           {"sha256", sum},
+                           {"urls", {"file://" + archive.string()}},
+                           {"inside", "pkg"}}},
+                         {"files",
+                          {{{"name", "x.bin"}, {"bytes", 7000}, {"sha256", nullptr}},
+                           {{"name", "y.bin"}, {"bytes", 9000}, {"sha256", nullptr}}}}}}}};
+    const fs::path file = server.path() / ("registry-" + sum.substr(0, 4) + ".json");
+    write_file(file, doc.dump());
+    return file;
+  };
+  const TempDir data;
+  Output r = tito(data.path(), data_args("fetch", registry(std::string(64, 'a')), data.path()));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("SHA-256"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(data.path() / "toy" / "x.bin")) << "nothing unpacked from a bad archive";
+  const fs::path good = registry(sha256_of(archive));
+  r = tito(data.path(), data_args("fetch", good, data.path()));
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(read_file(data.path() / "toy" / "x.bin"), noise(7000, 20));
+  EXPECT_EQ(read_file(data.path() / "toy" / "y.bin"), noise(9000, 21));
+  EXPECT_FALSE(fs::exists(data.path() / "toy.tar.gz")) << "the archive is removed once unpacked";
+  r = tito(data.path(), data_args("fetch", good, data.path()));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("already here"), std::string::npos) << r.out;
+}
+
 TEST(DataFetch, OfflineItFailsAtOnceNamingTheFolderLayoutToProvideByHand) {
   // The course's real registry, every source pointed at an address that refuses connections.
   json doc = json::parse(read_file(fs::path(TINYTORCH_SOURCE_DIR) / "datasets" / "datasets.json"));

@@ -122,7 +122,7 @@ RemoteFile remote_file(const json& object, const Where& where, bool archive) {
   return file;
 }
 
-DataFile data_file(const json& object, const Where& where) {
+DataFile data_file(const json& object, const Where& where, bool from_archive) {
   DataFile file;
   file.name = plain_name(object, "name", where);
   file.bytes = byte_count(object, where);
@@ -140,8 +140,9 @@ DataFile data_file(const json& object, const Where& where) {
       file.known_copies.push_back({checksum(copies[i], at), text(copies[i], "verdict", at)});
     }
   }
-  if (!file.sha256 && file.known_copies.empty() && !file.download) {
-    where.fail("names no sha256, no known copy and no download: nothing could verify it");
+  if (!file.sha256 && file.known_copies.empty() && !file.download && !from_archive) {
+    where.fail(
+        "names no sha256, no known copy, no download and no archive: nothing could verify it");
   }
   return file;
 }
@@ -165,7 +166,7 @@ DatasetInfo dataset(const json& object, const Where& where) {
   if (!files.is_array() || files.empty()) (where / "files").fail("must be a non-empty list");
   std::set<std::string> names;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    d.files.push_back(data_file(files[i], (where / "files").at(i)));
+    d.files.push_back(data_file(files[i], (where / "files").at(i), d.archive.has_value()));
     if (!names.insert(d.files.back().name).second) {
       (where / "files").at(i).fail(fmt::format("'{}' is listed twice", d.files.back().name));
     }
