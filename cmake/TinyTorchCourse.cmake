@@ -278,6 +278,9 @@ function(tinytorch_add_checkpoints)
     set(target checkpoint_${id})
     add_executable(${target} "${CMAKE_SOURCE_DIR}/checkpoints/${test}")
     target_link_libraries(${target} PRIVATE tinytorch GTest::gtest GTest::gtest_main)
+    # The small data set that ships with the course (datasets/tinydigits), for checkpoints that
+    # read real data without a download.
+    target_compile_definitions(${target} PRIVATE TINYTORCH_DATASETS_DIR="${CMAKE_SOURCE_DIR}/datasets")
     set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/checkpoints")
     gtest_discover_tests(${target} TEST_PREFIX "checkpoint.${id}." DISCOVERY_MODE PRE_TEST
       PROPERTIES LABELS "checkpoint;LABELS;checkpoint-${id}" TIMEOUT 300)

@@ -131,12 +131,9 @@ void registry_seeds(const fs::path& corpus, const fs::path& course) {
        pack(module, checkpoints, read_file(course / "milestones" / "milestones.json"), result));
 }
 
-void checksum_seeds(const fs::path& corpus) {
-  seed(corpus, "checksums", "match-and-missing",
-       "# sha256sum of the data sets\n"
-       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  mnist/a.bin\n"
-       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad *cifar10/b.bin\n"
-       "0000000000000000000000000000000000000000000000000000000000000000  top.bin\n");
+void checksum_seeds(const fs::path& course, const fs::path& corpus) {
+  // The registry itself: every data set, its files and their pinned sums.
+  seed(corpus, "checksums", "datasets-registry", read_file(course / "datasets" / "datasets.json"));
 }
 
 }  // namespace
@@ -156,7 +153,7 @@ int main(int argc, char** argv) {
   tokenizer_seeds(corpus, scratch);
   progress_seeds(corpus, scratch);
   registry_seeds(corpus, course);
-  checksum_seeds(corpus);
+  checksum_seeds(course, corpus);
   fs::remove_all(scratch);
   std::printf("seeds written under %s\n", corpus.c_str());
   return 0;

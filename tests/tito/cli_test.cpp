@@ -228,15 +228,23 @@ TEST(System, InfoJsonNamesTheCourseRoot) {
   EXPECT_NE(doc["cmake"].get<std::string>().find("cmake version"), std::string::npos);
 }
 
-TEST(System, DoctorVerifiesDataSetsAgainstSha256Sums) {
+TEST(System, DoctorVerifiesDataSetsAgainstTheCourseRegistry) {
   const TempCourse course;
   const TempDir data;
   write_file(data.path() / "good" / "a.bin", "abc");
   write_file(data.path() / "bad" / "b.bin", "abd");
   // sha256("abc") is the FIPS 180-2 test vector.
   const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-  write_file(data.path() / "SHA256SUMS",
-             abc + "  good/a.bin\n" + abc + "  bad/b.bin\n" + abc + "  gone/c.bin\n");
+  json sets = json::array();
+  for (const char* id : {"good", "bad", "gone"}) {
+    const std::string file = std::string(id) == "bad" ? "b.bin" : "a.bin";
+    sets.push_back({{"id", id},
+                    {"folder", id},
+                    {"title", id},
+                    {"files", {{{"name", file}, {"bytes", 3}, {"sha256", abc}}}}});
+  }
+  write_file(course.root() / "datasets" / "datasets.json",
+             json{{"schema_version", 1}, {"datasets", sets}}.dump(2));
   const Output r = tito(course.root(), {"system", "doctor", "--json"},
                         {"TINYTORCH_DATA=" + data.path().string()});
   const json doc = r.json();

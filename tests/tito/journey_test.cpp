@@ -18,6 +18,14 @@ TEST(TitoProbe, AlwaysPasses) { EXPECT_EQ(2, 1 + 1); }
 TEST(TitoProbe, CompilerVersionIsNamed) { EXPECT_FALSE(tinytorch::setup::compiler_version().empty()); }
 )";
 
+// A test that skips, recording its reason as GoogleTest's JSON report carries it: a property.
+constexpr const char* kSkippingTest = R"(
+TEST(TitoSkip, NeedsWhatIsNotHere) {
+  RecordProperty("skip_reason", "the probe's reason");
+  GTEST_SKIP() << "the probe's reason";
+}
+)";
+
 constexpr const char* kCrashTest = R"(#include <gtest/gtest.h>
 #include <csignal>
 TEST(TitoCrash, RaisesSegv) { std::raise(SIGSEGV); }
@@ -161,6 +169,28 @@ TEST(Journey, Module01FromFailingTestsToCompletion) {
     }
     const json status = tito(course.root(), {"module", "status", "--json"}).json();
     EXPECT_EQ(status["completed"], 1);
+    if (fs::exists(course.root() / "checkpoints" / "environment_test.cpp")) {
+      SCOPED_TRACE("a checkpoint with a skipped test is not achieved, and tito says why");
+      const fs::path test = course.root() / "checkpoints" / "environment_test.cpp";
+      write_file(test, read_file(test) + kSkippingTest);
+      const Output r = tito(course.root(), {"checkpoint", "test", "environment", "--json"});
+      EXPECT_EQ(r.status, 1) << r.out << r.err;
+      const json doc = r.json();
+      EXPECT_EQ(doc["passed"], false);
+      EXPECT_EQ(doc["run"]["skipped"], 1);
+      bool named = false;
+      for (const auto& t : doc["run"]["tests"]) {
+        if (t["name"] == "NeedsWhatIsNotHere") {
+          named = t["status"] == "skipped" && t["skip_reason"] == "the probe's reason";
+        }
+      }
+      EXPECT_TRUE(named) << doc.dump(2);
+      const Output text = tito(course.root(), {"checkpoint", "test", "environment"});
+      EXPECT_NE(text.out.find("SKIP"), std::string::npos) << text.out;
+      EXPECT_NE(text.out.find("the probe's reason"), std::string::npos) << text.out;
+      const json after = tito(course.root(), {"checkpoint", "status", "--json"}).json();
+      EXPECT_EQ(after["achieved"], 0);
+    }
     EXPECT_EQ(status["modules"][0]["state"], "completed");
     EXPECT_EQ(status["modules"][1]["state"], "available");
     EXPECT_EQ(tito(course.root(), {"module", "start", "02"}).status, 0);

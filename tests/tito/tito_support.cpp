@@ -47,8 +47,8 @@ TempCourse::TempCourse() {
   for (const char* file : {"CMakeLists.txt", "CMakePresets.json", ".clang-format"}) {
     if (fs::exists(source / file)) fs::copy_file(source / file, root() / file);
   }
-  for (const char* dir :
-       {"cmake", "core", "kernels", "modules", "solutions", "checkpoints", "milestones"}) {
+  for (const char* dir : {"cmake", "core", "kernels", "modules", "solutions", "checkpoints",
+                          "milestones", "datasets"}) {
     copy_into(source / dir, root() / dir);
   }
   // Only the hidden suites of tests/: not tests/tito (this program) nor other tool tests.

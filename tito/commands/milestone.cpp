@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "core/context.hpp"
+#include "core/datasets.hpp"
 #include "core/json_file.hpp"
 #include "core/milestones.hpp"
 #include "core/tasks.hpp"
@@ -242,6 +243,19 @@ json raw_result(const fs::path& file) {
   }
 }
 
+/// The folder to pass as --data-dir when the milestone's data set ships with the course
+/// (datasets/datasets.json marks it "embedded"): the folder holding it, e.g. <root>/datasets.
+std::optional<fs::path> embedded_data_dir(const Course& course, const std::string& dataset) {
+  if (dataset.empty()) return std::nullopt;
+  const DatasetRegistry registry = load_dataset_registry(registry_path(course.root()));
+  for (const auto& d : registry.datasets) {
+    if (d.folder == dataset && !d.embedded.empty()) {
+      return (course.root() / d.embedded).parent_path();
+    }
+  }
+  return std::nullopt;
+}
+
 struct RunOptions {
   std::string id;
   bool reference = false;
@@ -267,12 +281,14 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
   std::vector<std::string> argv{program.string(), "--out", out.string()};
   // `--generate` samples from the model a previous run saved: no data, and the result stays.
   const bool generating = std::find(extra.begin(), extra.end(), "--generate") != extra.end();
-  if (!m.dataset.empty() && !generating) {
+  if (const auto embedded = embedded_data_dir(course, m.dataset); embedded && !generating) {
+    argv.insert(argv.end(), {"--data-dir", embedded->string()});
+  } else if (!m.dataset.empty() && !generating) {
     const auto data = ctx.data_dir();
     if (!data) {
       throw TitoError(fmt::format(
           "milestone '{}' needs the {} data set: set TINYTORCH_DATA (or --data-dir) to the folder "
-          "holding {}/, or run `tito data fetch`",
+          "holding {}/, or run `tito data fetch` (`tito data path` shows where tito looks)",
           m.id, m.dataset, m.dataset));
     }
     argv.insert(argv.end(), {"--data-dir", data->string()});

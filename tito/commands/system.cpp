@@ -202,40 +202,57 @@ Check threads_check() {
           ""};
 }
 
-std::vector<Check> data_checks(Context& ctx) {
-  const auto dir = ctx.data_dir();
-  if (!dir) {
-    return {{"data", Tone::warn, "no data directory (TINYTORCH_DATA unset, no <root>/data)",
-             "set TINYTORCH_DATA or pass --data-dir; the milestones need MNIST/CIFAR-10"}};
+/// One check per data set of the registry (datasets/datasets.json), as `tito data verify` sees it.
+Check dataset_check(const DatasetInfo& d, const DatasetCheck& check) {
+  const std::string name = "data: " + d.id;
+  const int n = static_cast<int>(check.files.size());
+  const std::string fetch = fmt::format("tito data fetch {}", d.id);
+  if (check.official()) {
+    return {name, Tone::ok, fmt::format("{}/{} files match the pinned SHA-256", n, n), ""};
   }
-  if (!fs::is_directory(*dir)) {
-    return {{"data", Tone::fail, fmt::format("{} is not a directory", dir->string()),
-             "create it or point TINYTORCH_DATA / --data-dir at your data sets"}};
+  if (check.count(FileState::missing) == n) {
+    return {name, Tone::warn, fmt::format("not in {}", check.folder.string()), fetch};
   }
-  std::vector<Check> checks = {{"data", Tone::ok, dir->string(), ""}};
-  if (!fs::exists(*dir / "SHA256SUMS")) {
-    checks.push_back({"data sets", Tone::warn, fmt::format("no SHA256SUMS in {}", dir->string()),
-                      "add one (sha256sum */* > SHA256SUMS) so the data sets can be verified"});
-    return checks;
-  }
-  try {
-    for (const auto& set : verify_datasets(*dir)) {
-      if (set.ok()) {
-        checks.push_back({"data: " + set.name, Tone::ok,
-                          fmt::format("{}/{} files verified", set.verified, set.files), ""});
-      } else if (!set.mismatched.empty()) {
-        checks.push_back({"data: " + set.name, Tone::fail,
-                          fmt::format("checksum mismatch: {}", set.mismatched.front()),
-                          "delete the file and download it again"});
-      } else {
-        checks.push_back({"data: " + set.name, Tone::warn,
-                          fmt::format("{} of {} files missing (first: {})", set.missing.size(),
-                                      set.files, set.missing.front()),
-                          "download the data set into " + dir->string()});
-      }
+  for (const auto& f : check.files) {
+    if (!check.usable() && (f.state == FileState::missing || f.state == FileState::truncated ||
+                            f.state == FileState::different)) {
+      return {name, Tone::fail, f.detail, fetch + " (or replace the file by hand)"};
     }
+  }
+  for (const auto& f : check.files) {
+    if (f.state == FileState::known_copy) {
+      return {name, Tone::warn, "usable, but NOT the official files: " + f.detail,
+              fetch + " where a network allows (tito data verify says more)"};
+    }
+  }
+  return {name, Tone::warn, "usable, but not verifiable: no official SHA-256 pinned for its files",
+          "tito data verify " + d.id};
+}
+
+std::vector<Check> data_checks(Context& ctx) {
+  const Course* course = ctx.try_course();
+  if (course == nullptr) return {};  // the registry is part of the course
+  DatasetRegistry registry;
+  try {
+    registry = load_dataset_registry(registry_path(course->root()));
   } catch (const TitoError& e) {
-    checks.push_back({"data sets", Tone::fail, e.what(), "fix or regenerate SHA256SUMS"});
+    return {{"data sets", Tone::fail, e.what(), "restore datasets/datasets.json from the course"}};
+  }
+  const auto dir = ctx.data_dir();
+  std::vector<Check> checks;
+  if (!dir) {
+    checks.push_back({"data", Tone::warn, "no data folder (TINYTORCH_DATA unset, no <root>/data)",
+                      "tito data fetch, or set TINYTORCH_DATA / --data-dir (see tito data path)"});
+  } else if (!fs::is_directory(*dir)) {
+    checks.push_back({"data", Tone::fail, fmt::format("{} is not a directory", dir->string()),
+                      "create it or point TINYTORCH_DATA / --data-dir at your data sets"});
+  } else {
+    checks.push_back({"data", Tone::ok, dir->string(), ""});
+  }
+  for (const auto& d : registry.datasets) {
+    if (d.embedded.empty() && (!dir || !fs::is_directory(*dir))) continue;
+    checks.push_back(
+        dataset_check(d, verify_dataset(d, dataset_folder(d, dir.value_or(""), course->root()))));
   }
   return checks;
 }
@@ -324,6 +341,26 @@ int info(Context& ctx) {
   return kExitOk;
 }
 
+/// Every command path ("data fetch", "module test", ...) under `app`, from CLI11's own tree.
+void command_paths(const CLI::App& app, const std::string& prefix, std::vector<std::string>& out) {
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    const std::string path = prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name();
+    out.push_back(path);
+    command_paths(*sub, path, out);
+  }
+}
+
+int list_commands(Context& ctx, const CLI::App& root) {
+  std::vector<std::string> paths;
+  command_paths(root, "", paths);
+  if (ctx.ui().json()) {
+    ctx.emit({{"ok", true}, {"commands", paths}});
+  } else {
+    for (const auto& p : paths) ctx.ui().line("tito " + p);
+  }
+  return kExitOk;
+}
+
 void install(CLI::App& app, Commands& commands) {
   CLI::App* system = app.add_subcommand("system", "This machine: toolchain, dependencies, data");
   system->require_subcommand(1);
@@ -332,6 +369,10 @@ void install(CLI::App& app, Commands& commands) {
   commands.add(system->add_subcommand(
                    "doctor", "Check everything the course needs; exit 1 if any check fails"),
                doctor);
+  const CLI::App* root = &app;
+  commands.add(system->add_subcommand(
+                   "commands", "Every tito command, one a line (for scripts and shell completion)"),
+               [root](Context& c) { return list_commands(c, *root); });
 }
 
 const bool registered = register_group({10, install});

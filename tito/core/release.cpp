@@ -23,8 +23,9 @@ using nlohmann::json;
 constexpr const char* kMarker = ".tinytorch-release";
 
 // Top-level entries that ship. Everything else stays with the instructor.
-const std::set<std::string> kShippedDirs = {
-    "modules", "tito", "checkpoints", "milestones", "kernels", "core", "bench", "cmake", "scripts"};
+const std::set<std::string> kShippedDirs = {"modules", "tito",    "checkpoints", "milestones",
+                                            "kernels", "core",    "bench",       "cmake",
+                                            "scripts", "datasets"};
 const std::set<std::string> kShippedFiles = {"CMakeLists.txt", "CMakePresets.json", "README.md",
                                              ".clang-format",  ".clang-tidy",       ".gitignore"};
 // Instructor-only scripts: they need solutions/ or the hidden suites.

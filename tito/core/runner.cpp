@@ -325,6 +325,8 @@ std::vector<TestCase> parse_gtest_report(const json& report) {
         test.status = !test.failures.empty() ? "failed"
                       : result == "SKIPPED"  ? "skipped"
                                              : "passed";
+        // GoogleTest's JSON carries no skip message; tests record theirs as a property.
+        if (test.status == "skipped") test.skip_reason = t.value("skip_reason", "");
         const std::string time = t.value("time", "0s");
         test.seconds = std::strtod(time.c_str(), nullptr);
         tests.push_back(std::move(test));
@@ -363,6 +365,7 @@ json SuiteRun::to_json() const {
                      {"name", t.name},
                      {"status", t.status},
                      {"failures", t.failures},
+                     {"skip_reason", t.status == "skipped" ? json(t.skip_reason) : json(nullptr)},
                      {"seconds", t.seconds}});
   }
   json doc = {{"label", label},

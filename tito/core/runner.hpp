@@ -63,6 +63,7 @@ struct TestCase {
   std::string name;
   std::string status;  // "passed", "failed" or "skipped"
   std::vector<std::string> failures;
+  std::string skip_reason;  // a skipped test's "skip_reason" property (RecordProperty), if any
   double seconds = 0;
 
   [[nodiscard]] std::string full_name() const { return suite + "." + name; }
@@ -85,7 +86,10 @@ struct SuiteRun {
   [[nodiscard]] int failed() const;  // failed tests, or every listed test when the run crashed
   [[nodiscard]] int skipped() const;
   [[nodiscard]] int total() const;
-  [[nodiscard]] bool ok() const { return problem.empty() && failed() == 0 && passed() > 0; }
+  /// Every test ran and passed: a skipped test proves nothing, so a run with one is not a pass.
+  [[nodiscard]] bool ok() const {
+    return problem.empty() && failed() == 0 && skipped() == 0 && passed() > 0;
+  }
   [[nodiscard]] nlohmann::json to_json() const;
 };
 

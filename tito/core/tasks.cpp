@@ -161,6 +161,11 @@ static void print_suite(const Ui& ui, const SuiteRun& run) {
       run.passed(), run.total(),
       run.skipped() > 0 ? fmt::format(", {} skipped", run.skipped()) : "", run.process.seconds));
   for (const auto& t : run.tests) {
+    if (t.status == "skipped") {
+      ui.line(fmt::format("  {}  {}: {}", ui.paint("SKIP", Tone::warn), t.full_name(),
+                          t.skip_reason.empty() ? "(the test recorded no reason)" : t.skip_reason));
+      continue;
+    }
     if (t.status != "failed") continue;
     ui.line(fmt::format("  {}  {}", ui.paint("FAIL", Tone::fail), t.full_name()));
     for (const auto& f : t.failures)
@@ -204,6 +209,11 @@ void print_checkpoint_report(const Ui& ui, const CheckpointReport& report) {
   if (report.run.ok()) {
     ui.line(ui.paint(fmt::format("Checkpoint achieved: {} Yes.", report.checkpoint.question),
                      Tone::ok));
+  } else if (report.run.skipped() > 0 && report.run.failed() == 0 && report.run.problem.empty()) {
+    ui.line(ui.paint(fmt::format("Checkpoint {} not achieved: {} of its tests were skipped (listed "
+                                 "above with the reason), and a skipped test proves nothing.",
+                                 report.checkpoint.id, report.run.skipped()),
+                     Tone::fail));
   } else {
     ui.line(
         ui.paint(fmt::format("Checkpoint {} not achieved yet.", report.checkpoint.id), Tone::fail));
