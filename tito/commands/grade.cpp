@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "core/context.hpp"
@@ -103,6 +104,8 @@ int grade(Context& ctx, const GradeArgs& args) {
   if (!args.shard.empty() && !batch) {
     throw UsageError("--shard splits a batch: use it with --submissions");
   }
+  const std::optional<Shard> shard =
+      args.shard.empty() ? std::nullopt : std::optional<Shard>(parse_shard(args.shard));
   std::string format = args.format;
   if (format.empty()) format = ctx.options.json ? "json" : batch ? "csv" : "text";
   if (batch && format == "gradescope") {
@@ -133,11 +136,10 @@ int grade(Context& ctx, const GradeArgs& args) {
       throw UsageError(
           fmt::format("--submissions {}: holds no subfolders (one per student)", args.submissions));
     }
-    if (!args.shard.empty()) {
-      const Shard shard = parse_shard(args.shard);
-      subs = select_shard(subs, shard);
+    if (shard) {
+      subs = select_shard(subs, *shard);
       if (!args.quiet) {
-        fmt::print(stderr, "grade: shard {}/{}: {} submission(s)\n", shard.index, shard.count,
+        fmt::print(stderr, "grade: shard {}/{}: {} submission(s)\n", shard->index, shard->count,
                    subs.size());
       }
     }
