@@ -1,11 +1,8 @@
 #include "tito_support.hpp"
 
-#include "child_env.hpp"
+#include "core/process.hpp"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,12 +14,6 @@ namespace tito_test {
 
 namespace {
 
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 void copy_into(const fs::path& from, const fs::path& to) {
   if (!fs::exists(from)) return;
@@ -83,33 +74,22 @@ nlohmann::json Output::json() const {
 
 Output run(const fs::path& cwd, const std::vector<std::string>& argv,
            const std::vector<std::string>& env) {
-  const TempDir capture;
-  const fs::path out = capture.path() / "out";
-  const fs::path err = capture.path() / "err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  std::vector<std::string> args = argv;
-  std::vector<std::string> environment = test_support::child_environment(env);
-  auto c_args = c_strings(args);
-  auto c_env = c_strings(environment);
-  pid_t pid = 0;
-  const int rc =
-      posix_spawnp(&pid, args.front().c_str(), &actions, nullptr, c_args.data(), c_env.data());
-  posix_spawn_file_actions_destroy(&actions);
+  // The same helper tito starts programs with: our environment with `env` replacing inherited
+  // variables of the same name (CI's TINYTORCH_DATA must not win over the test's own).
+  tito::ProcessOptions options;
+  options.cwd = cwd;
+  options.env = tito::env_pairs(env);
+  options.stdio = tito::Stdio::separate;
+  options.max_output = std::size_t{256} << 20;
   Output result;
-  if (rc != 0) {
-    result.err = "cannot start " + args.front();
-    return result;
+  try {
+    const tito::ProcessResult r = tito::run_process(argv, options);
+    result.status = r.term_signal != 0 ? 128 + r.term_signal : r.exit_code;
+    result.out = r.output;
+    result.err = r.error;
+  } catch (const std::exception& e) {
+    result.err = e.what();
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_file(out);
-  result.err = read_file(err);
   return result;
 }
 

@@ -142,40 +142,27 @@ int info(Context& ctx, const std::string& id) {
 /// Runs the milestone program with the terminal as its own (live progress), ignoring Ctrl-C in
 /// tito while it runs so that the program can stop cleanly and still write its partial result.
 int run_in_terminal(const std::vector<std::string>& argv, const fs::path& cwd) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT: POSIX API
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   struct sigaction ignore {};
   struct sigaction previous {};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGINT, &ignore, &previous);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  posix_spawnattr_setsigdefault(&attributes, &defaults);  // the child gets Ctrl-C back
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
   std::fflush(nullptr);  // our own lines first, then the program's
-  pid_t pid = 0;
-  const int error = posix_spawn(&pid, args[0], &actions, &attributes, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  int status = 0;
-  if (error == 0) {
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+  ProcessOptions options;
+  options.cwd = cwd;
+  options.stdio = Stdio::terminal;  // live progress; the program gets Ctrl-C back
+  options.timeout = std::chrono::hours(24 * 7);
+  ProcessResult r;
+  try {
+    r = run_process(argv, options);
+  } catch (...) {
+    sigaction(SIGINT, &previous, nullptr);
+    throw;
   }
   sigaction(SIGINT, &previous, nullptr);
-  if (error != 0)
-    throw TitoError(fmt::format("cannot start {}: {}", argv[0], std::strerror(error)));
-  if (WIFSIGNALED(status)) {
-    throw TitoError(fmt::format("the milestone program was {}", signal_name(WTERMSIG(status))));
+  if (r.term_signal != 0) {
+    throw TitoError(fmt::format("the milestone program was {}", signal_name(r.term_signal)));
   }
-  return WEXITSTATUS(status);
+  return r.exit_code;
 }
 
 fs::path build_program(Context& ctx, const Milestone& m, bool reference) {

@@ -143,7 +143,7 @@ std::optional<std::string> stub_from_git(const Course& course, const ModuleInfo&
   ProcessOptions options;
   options.timeout = std::chrono::seconds(60);
   options.cwd = course.root();
-  options.discard_stderr = true;
+  options.stdio = Stdio::stdout_only;
   try {
     const ProcessResult r =
         run_process({"git", "show", fmt::format("HEAD:./modules/{}/{}", m.dir, file)}, options);

@@ -58,7 +58,7 @@ std::vector<std::string> course_files(const fs::path& root, const fs::path& out)
   std::vector<std::string> files;
   ProcessOptions po;
   po.cwd = root;
-  po.discard_stderr = true;
+  po.stdio = Stdio::stdout_only;
   po.timeout = std::chrono::seconds(120);
   bool from_git = false;
   if (fs::exists(root / ".git")) {

@@ -12,51 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/process.hpp"
+
 namespace tito {
 
 namespace fs = std::filesystem;
-
-struct ProcessOptions {
-  std::chrono::seconds timeout{3600};
-  fs::path cwd;                                          // empty = inherit
-  std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
-  std::size_t max_output = std::size_t{4} << 20;         // keep at most the last 4 MiB
-  bool discard_stderr =
-      false;  // true: output holds stdout only (for commands whose output is data)
-};
-
-struct ProcessResult {
-  int exit_code = -1;   // when the child exited normally
-  int term_signal = 0;  // when a signal ended it
-  bool timed_out = false;
-  std::string
-      output;  // stdout and stderr interleaved, tail only when it was longer than max_output
-  double seconds = 0;
-
-  [[nodiscard]] bool ok() const { return exit_code == 0 && term_signal == 0 && !timed_out; }
-  /// "exited with status 2", "killed by SIGSEGV (Segmentation fault)", "timed out after 120 s".
-  [[nodiscard]] std::string describe() const;
-  /// The last `lines` lines of the output.
-  [[nodiscard]] std::string tail(std::size_t lines) const;
-};
-
-/// Runs argv[0] (looked up in PATH) with the given arguments. Throws TitoError when it cannot
-/// start.
-[[nodiscard]] ProcessResult run_process(const std::vector<std::string>& argv,
-                                        const ProcessOptions& options = {});
-
-/// The children this process started and has not reaped yet (run_process, the grader's
-/// sandbox): registered right after they start, removed once reaped. Anything else that is our
-/// child is an orphan we adopted as a subreaper (see grading/sandbox.hpp).
-/// `start` forks or spawns and returns the child's pid, which is registered before any other
-/// thread can look at our children (so kill_orphans never mistakes a new child for an orphan).
-[[nodiscard]] int start_registered_child(const std::function<int()>& start);
-void unregister_child(int pid);
-/// Runs `visit` with the registered children while no child can start or be registered.
-void with_registered_children(const std::function<void(const std::vector<int>&)>& visit);
-
-/// "SIGSEGV (Segmentation fault)".
-[[nodiscard]] std::string signal_name(int signal);
 
 struct TestCase {
   std::string suite;

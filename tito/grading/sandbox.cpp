@@ -22,7 +22,7 @@
 #include <sstream>
 
 #include "core/errors.hpp"
-#include "core/runner.hpp"
+#include "core/process.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -36,27 +36,6 @@ constexpr int kChannelFd = 3;  // where the test finds the result channel
 constexpr int kSuiteFd = 4;    // where bwrap finds the suite to copy in
 constexpr uid_t kNobody = 65534;
 constexpr const char* kBwrap = "/usr/bin/bwrap";
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
-
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 /// Moves `fd` to exactly `target`, inherited across exec.
 void place_fd(int fd, int target) {
@@ -127,25 +106,6 @@ struct ChildPlan {
     ::fexecve(suite, plan.argv, plan.envp);
   }
   ::_exit(127);
-}
-
-void append_capped(std::string& out, const char* data, std::size_t n, std::size_t cap) {
-  out.append(data, n);
-  if (out.size() > cap) out.erase(0, out.size() - cap);
-}
-
-/// Reads what is there without blocking; returns false once the other end is closed.
-bool drain(int fd, std::string& out, std::size_t cap) {
-  std::array<char, 16384> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n > 0) {
-      append_capped(out, buffer.data(), static_cast<std::size_t>(n), cap);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-  }
 }
 
 /// bwrap's arguments: /usr read-only, the test's folder as /work, a private /tmp, no /proc, every
@@ -255,12 +215,9 @@ std::vector<std::string> test_environment(const std::string& home) {
 
 SandboxResult run_sandboxed(const SandboxRun& run) {
   if (run.exec_fd < 0) throw TitoError("run_sandboxed: no program to run");
-  std::array<int, 2> out_pipe{-1, -1};
-  if (::pipe2(out_pipe.data(), O_CLOEXEC) != 0) {
-    throw TitoError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
-  }
-  Fd out_read(out_pipe[0]);
-  Fd out_write(out_pipe[1]);
+  Fd out_read;
+  Fd out_write;
+  make_pipe(out_read, out_write);
   Fd chan_read;
   Fd chan_write;
   std::vector<std::string> args;
@@ -276,10 +233,10 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()) != 0) {
       throw TitoError(fmt::format("cannot create the result channel: {}", std::strerror(errno)));
     }
-    chan_read.fd = pair[0];
-    chan_write.fd = pair[1];
-    ::shutdown(chan_write.fd, SHUT_RD);
-    ::shutdown(chan_read.fd, SHUT_WR);
+    chan_read.reset(pair[0]);
+    chan_write.reset(pair[1]);
+    ::shutdown(chan_write.get(), SHUT_RD);
+    ::shutdown(chan_read.get(), SHUT_WR);
     args.push_back(fmt::format("--tinytorch_grading_fd={}", kChannelFd));
   }
   const bool as_root = ::geteuid() == 0;
@@ -298,8 +255,8 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
   plan.envp = c_env.data();
   plan.cwd = cwd_text.c_str();
   plan.program = run.isolation == Isolation::bwrap ? kBwrap : "";
-  plan.out_fd = out_write.fd;
-  plan.channel_fd = chan_write.fd;
+  plan.out_fd = out_write.get();
+  plan.channel_fd = chan_write.get();
   plan.exec_fd = run.exec_fd;
   const std::string suite_path = fmt::format("/proc/self/fd/{}", run.exec_fd);
   plan.suite_path = suite_path.c_str();
@@ -319,8 +276,8 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
   ::setpgid(pid, pid);  // also in the parent: no window in which a kill(-pid) would miss
   out_write.reset();
   chan_write.reset();
-  ::fcntl(out_read.fd, F_SETFL, O_NONBLOCK);
-  if (run.channel) ::fcntl(chan_read.fd, F_SETFL, O_NONBLOCK);
+  ::fcntl(out_read.get(), F_SETFL, O_NONBLOCK);
+  if (run.channel) ::fcntl(chan_read.get(), F_SETFL, O_NONBLOCK);
 
   SandboxResult result;
   std::string channel_bytes;
@@ -340,8 +297,8 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
     }
     std::array<pollfd, 2> fds{};
     nfds_t n = 0;
-    if (out_open) fds[n++] = {out_read.fd, POLLIN, 0};
-    if (chan_open) fds[n++] = {chan_read.fd, POLLIN, 0};
+    if (out_open) fds[n++] = {out_read.get(), POLLIN, 0};
+    if (chan_open) fds[n++] = {chan_read.get(), POLLIN, 0};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     const int wait_ms = static_cast<int>(std::min<long long>(left + 1, 50));
     if (n > 0) {
@@ -349,15 +306,15 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
     } else {
       ::usleep(static_cast<useconds_t>(wait_ms) * 1000);
     }
-    if (out_open) out_open = drain(out_read.fd, result.output, run.limits.max_output);
-    if (chan_open) chan_open = drain(chan_read.fd, channel_bytes, channel_cap);
+    if (out_open) out_open = read_available(out_read.get(), result.output, run.limits.max_output);
+    if (chan_open) chan_open = read_available(chan_read.get(), channel_bytes, channel_cap);
     if (::waitpid(pid, &status, WNOHANG) == pid) exited = true;
   }
   // Whatever the test started and left behind in its group goes too.
   ::kill(-pid, SIGKILL);
   unregister_child(pid);
-  if (out_open) drain(out_read.fd, result.output, run.limits.max_output);
-  if (chan_open) drain(chan_read.fd, channel_bytes, channel_cap);
+  if (out_open) read_available(out_read.get(), result.output, run.limits.max_output);
+  if (chan_open) read_available(chan_read.get(), channel_bytes, channel_cap);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!result.timed_out) {
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
@@ -382,33 +339,32 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
 
 int sealed_executable(const fs::path& file) {
   Fd owned(::memfd_create("tinytorch-suite", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (owned.fd < 0) throw TitoError(fmt::format("memfd_create: {}", std::strerror(errno)));
+  if (owned.get() < 0) throw TitoError(fmt::format("memfd_create: {}", std::strerror(errno)));
   const Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.fd < 0) {
+  if (in.get() < 0) {
     throw TitoError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
   }
   std::array<char, 65536> buffer{};
   for (;;) {
-    const ssize_t n = ::read(in.fd, buffer.data(), buffer.size());
+    const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       throw TitoError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
     }
     if (n == 0) break;
     for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(owned.fd, buffer.data() + done, static_cast<std::size_t>(n - done));
+      const ssize_t w =
+          ::write(owned.get(), buffer.data() + done, static_cast<std::size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) throw TitoError(fmt::format("memfd write: {}", std::strerror(errno)));
       done += w;
     }
   }
-  if (::fcntl(owned.fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+  if (::fcntl(owned.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
       0) {
     throw TitoError(fmt::format("cannot seal the test program: {}", std::strerror(errno)));
   }
-  const int fd = owned.fd;
-  owned.fd = -1;  // the caller owns it now
-  return fd;
+  return owned.release();  // the caller owns it now
 }
 
 void become_subreaper() {
