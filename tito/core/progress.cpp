@@ -246,6 +246,14 @@ void ProgressStore::write_locked(const Progress& progress) const {
   write_file_atomically(file(), to_json(progress).dump(2) + "\n");
 }
 
+std::string read_file_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw TitoError(fmt::format("cannot read {}", file.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 void write_file_atomically(const fs::path& file, const std::string& content) {
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   fs::path temp = file;

@@ -70,6 +70,9 @@ class ProgressStore {
 /// cause.
 void write_file_atomically(const fs::path& file, const std::string& content);
 
+/// The whole file, bytes as they are. Throws TitoError naming the file when it cannot be read.
+[[nodiscard]] std::string read_file_text(const fs::path& file);
+
 /// Current UTC time, ISO 8601 ("2025-01-31T12:00:00Z").
 [[nodiscard]] std::string utc_timestamp();
 /// Current UTC time for file names ("20250131T120000Z").

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/errors.hpp"
+#include "core/progress.hpp"
 #include "core/runner.hpp"
 
 namespace tito {
@@ -31,14 +32,6 @@ const std::set<std::string> kShippedFiles = {"CMakeLists.txt", "CMakePresets.jso
 // Instructor-only scripts: they need solutions/ or the hidden suites.
 const std::set<std::string> kInstructorScripts = {"scripts/test-all", "scripts/check-hidden-suites",
                                                   "scripts/quickstart", "scripts/mutants"};
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw TitoError(fmt::format("cannot read {}", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 void write_text(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());
@@ -324,7 +317,7 @@ std::map<std::string, std::set<std::string>> release_index(const fs::path& out,
                                                            const std::vector<std::string>& files) {
   std::map<std::string, std::set<std::string>> index;  // normalised line -> released files
   for (const auto& rel : files) {
-    const std::string text = read_text(out / rel);
+    const std::string text = read_file_text(out / rel);
     if (looks_binary(text)) continue;
     std::istringstream in(text);
     std::string raw;
@@ -364,7 +357,7 @@ std::vector<Allowed> read_allow_list(const fs::path& root) {
   const fs::path file = root / "grading" / "release-allow.json";
   if (!fs::exists(file)) return out;
   try {
-    const json doc = json::parse(read_text(file));
+    const json doc = json::parse(read_file_text(file));
     for (const auto& a : doc.at("allow")) {
       out.push_back({a.at("solution").get<std::string>(), a.at("released").get<std::string>(),
                      a.at("reason").get<std::string>()});
@@ -406,9 +399,9 @@ ReleaseReport write_release_files(const fs::path& root, const std::vector<std::s
     const fs::path target = dir / rel;
     fs::create_directories(target.parent_path());
     if (rel == "CMakePresets.json") {
-      write_text(target, student_presets(read_text(root / rel)));
+      write_text(target, student_presets(read_file_text(root / rel)));
     } else if (rel == "README.md") {
-      write_text(target, student_readme(read_text(root / rel)));
+      write_text(target, student_readme(read_file_text(root / rel)));
     } else {
       fs::copy_file(root / rel, target, fs::copy_options::overwrite_existing);
     }
@@ -507,12 +500,12 @@ std::vector<Leak> check_release(const fs::path& course_root, const fs::path& out
       if (std::string(dir) == "tests" && !is_hidden_suite_dir(std::next(p.begin())->string())) {
         continue;
       }
-      secret_files.emplace(read_text(entry.path()), rel);
+      secret_files.emplace(read_file_text(entry.path()), rel);
       if (std::string(dir) == "solutions") solution_files.push_back(rel);
     }
   }
   for (const auto& rel : files) {
-    const auto it = secret_files.find(read_text(out / rel));
+    const auto it = secret_files.find(read_file_text(out / rel));
     if (it != secret_files.end()) {
       leaks.push_back({it->second, rel, {}, "the released file is a copy of " + it->second, {}});
     }
@@ -526,7 +519,7 @@ std::vector<Leak> check_release(const fs::path& course_root, const fs::path& out
     const std::string ext = fs::path(rel).extension().string();
     if (ext != ".cpp" && ext != ".hpp" && ext != ".h" && ext != ".cc") continue;
     const std::string module_dir = "modules/" + std::next(fs::path(rel).begin())->string() + "/";
-    for (const auto& body : bodies(rel, read_text(root / rel))) {
+    for (const auto& body : bodies(rel, read_file_text(root / rel))) {
       std::set<std::string> distinct;
       for (const auto& [n, text] : body.lines) distinct.insert(text);
       std::map<std::string, std::vector<std::string>> per_file;  // released file -> its lines

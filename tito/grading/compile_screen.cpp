@@ -7,19 +7,12 @@
 #include <sstream>
 
 #include "core/errors.hpp"
+#include "core/progress.hpp"
 #include "core/runner.hpp"
 
 namespace tito::grading {
 
 namespace {
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw TitoError(fmt::format("cannot read {}", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 bool inside(const fs::path& file, const fs::path& root) {
   const fs::path rel = file.lexically_normal().lexically_relative(root.lexically_normal());
@@ -123,7 +116,7 @@ CompileCommand command_for(const fs::path& build_dir, const fs::path& file) {
   const fs::path database = build_dir / "compile_commands.json";
   nlohmann::json entries;
   try {
-    entries = nlohmann::json::parse(read_text(database));
+    entries = nlohmann::json::parse(read_file_text(database));
   } catch (const nlohmann::json::exception& e) {
     throw TitoError(fmt::format("{}: {}", database.string(), e.what()));
   }
@@ -185,13 +178,13 @@ CompileScreenResult screen_compilation(const CompileScreenInput& in) {
                                  in.shown, compiled.describe());
     return result;
   }
-  for (const auto& dep : parse_depfile(read_text(deps))) {
+  for (const auto& dep : parse_depfile(read_file_text(deps))) {
     if (auto why = forbidden_dependency(dep, in)) {
       result.refusal = *why;
       return result;
     }
   }
-  std::istringstream lines(read_text(assembly));
+  std::istringstream lines(read_file_text(assembly));
   int number = 0;
   for (std::string line; std::getline(lines, line);) {
     ++number;

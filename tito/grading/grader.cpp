@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "core/errors.hpp"
+#include "core/progress.hpp"
 #include "core/runner.hpp"
 #include "grading/compile_screen.hpp"
 #include "grading/formats.hpp"
@@ -45,40 +46,15 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw TitoError(fmt::format("cannot read {}", file.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 /// Writes only when the content differs, so ninja sees an unchanged file as unchanged.
 void write_if_different(const fs::path& file, const std::string& content) {
   std::error_code ec;
   if (fs::exists(file, ec) && fs::file_size(file, ec) == content.size() &&
-      read_text(file) == content) {
+      read_file_text(file) == content) {
     return;
   }
   fs::create_directories(file.parent_path());
-  const fs::path temp = file.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out.flush()) throw TitoError(fmt::format("cannot write {}", temp.string()));
-  }
-  fs::rename(temp, file);
-}
-
-std::string last_lines(const std::string& text, std::size_t lines) {
-  std::size_t pos = text.size();
-  while (pos > 0 && (text[pos - 1] == '\n')) --pos;
-  std::size_t count = 0;
-  while (pos > 0) {
-    if (text[pos - 1] == '\n' && ++count == lines) break;
-    --pos;
-  }
-  return text.substr(pos);
+  write_file_atomically(file, content);
 }
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
@@ -152,7 +128,7 @@ StudentFiles read_student_files(const Located& where, const fs::path& submission
       out.message = fmt::format("{} is not a regular file of at most 4 MiB", shown);
       return out;
     }
-    out.content[f] = read_text(real);
+    out.content[f] = read_file_text(real);
   }
   if (!missing.empty()) {
     out.status = ModuleStatus::missing_files;
@@ -307,7 +283,7 @@ void Grader::stage(Tree& tree, const ModulePlan* student_plan, const StudentFile
     const fs::path origin = fs::is_directory(solutions) ? solutions : course_.module_dir(m);
     for (const auto& f : m.files) {
       const fs::path target = tree.staging() / "modules" / m.dir / f;
-      write_if_different(target, student ? files->content.at(f) : read_text(origin / f));
+      write_if_different(target, student ? files->content.at(f) : read_file_text(origin / f));
     }
   }
 }
@@ -317,7 +293,7 @@ void Grader::configure(Tree& tree) {
   const fs::path cache_file = tree.build() / "CMakeCache.txt";
   std::error_code ec;
   if (fs::exists(cache_file, ec)) {
-    const std::string cache = read_text(cache_file);
+    const std::string cache = read_file_text(cache_file);
     const std::string home = "CMAKE_HOME_DIRECTORY:INTERNAL=" + course_.root().string() + "\n";
     if (cache.find(home) == std::string::npos) fs::remove_all(tree.build(), ec);  // other course
   }
@@ -381,7 +357,7 @@ void Grader::ensure_reference(Tree& tree, ModulePlan& plan) {
                                 listed.tail(20)));
   }
   try {
-    const json list = json::parse(read_text(list_file));
+    const json list = json::parse(read_file_text(list_file));
     for (const auto& suite : list.at("testsuites")) {
       for (const auto& test : suite.at("testsuite")) {
         plan.tests.push_back(suite.at("name").get<std::string>() + "." +

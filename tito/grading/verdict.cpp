@@ -16,6 +16,8 @@ struct Record {
   std::string message;
 };
 
+}  // namespace
+
 std::string last_lines(const std::string& text, std::size_t lines) {
   std::size_t pos = text.size();
   while (pos > 0 && (text[pos - 1] == '\n')) --pos;
@@ -26,8 +28,6 @@ std::string last_lines(const std::string& text, std::size_t lines) {
   }
   return text.substr(pos);
 }
-
-}  // namespace
 
 void judge(TestGrade& t, const SandboxResult& r, const VerdictContext& context) {
   std::vector<Record> results;

@@ -15,6 +15,9 @@ struct VerdictContext {
   double memory_mb = 0;       // for the message of a failed allocation
 };
 
+/// The last `lines` lines of `text` (a test's or a build's output).
+[[nodiscard]] std::string last_lines(const std::string& text, std::size_t lines);
+
 /// Sets `test`'s status, points (0 or its max_points), message, output and seconds.
 void judge(TestGrade& test, const SandboxResult& run, const VerdictContext& context);
 
