@@ -14,7 +14,6 @@ namespace tito_test {
 
 namespace {
 
-
 void copy_into(const fs::path& from, const fs::path& to) {
   if (!fs::exists(from)) return;
   fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks);

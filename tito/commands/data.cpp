@@ -436,7 +436,7 @@ void install(CLI::App& app, Commands& commands) {
     CLI::App* leaf = group->add_subcommand(name, help);
     if (takes_ids) {
       leaf->add_option("datasets", options->ids,
-                       "Data set ids (mnist, cifar10, tinyshakespeare, tinydigits) or all "
+                       "Data set ids from datasets/datasets.json (mnist, cifar10, ...) or all "
                        "(default: all)");
     }
     leaf->add_option("--registry", options->registry,

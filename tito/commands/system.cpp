@@ -119,10 +119,11 @@ std::map<std::string, std::string> cmake_packages(const std::vector<std::string>
     std::ofstream lists(dir / "CMakeLists.txt");
     lists << "cmake_minimum_required(VERSION 3.25)\nproject(tito_doctor LANGUAGES CXX)\n";
     for (const auto& p : packages) {
-      const bool module_mode = p == "ZLIB";  // FindZLIB.cmake; the others ship config files
+      // FindZLIB.cmake and FindCURL.cmake (Debian's libcurl ships no config file); the others do.
+      const bool module_mode = p == "ZLIB" || p == "CURL";
       lists << "find_package(" << p << (module_mode ? " QUIET)\n" : " CONFIG QUIET)\n")
             << "message(STATUS \"TITO|" << p << "|${" << p << "_FOUND}|"
-            << (module_mode ? "${ZLIB_INCLUDE_DIRS}" : "${" + p + "_DIR}") << "\")\n";
+            << (module_mode ? "${" + p + "_INCLUDE_DIRS}" : "${" + p + "_DIR}") << "\")\n";
     }
   }
   ProcessOptions options;
@@ -153,7 +154,8 @@ std::vector<Check> dependency_checks() {
       {"nlohmann_json", "nlohmann/json.hpp", "nlohmann-json3-dev"},
       {"GTest", "gtest/gtest.h", "libgtest-dev"},
       {"OpenBLAS", "cblas.h", "libopenblas-dev"},
-      {"ZLIB", "zlib.h", "zlib1g-dev"}};
+      {"ZLIB", "zlib.h", "zlib1g-dev"},
+      {"CURL", "curl/curl.h", "libcurl4-openssl-dev"}};
   std::vector<std::string> names;
   for (const auto& d : deps) names.push_back(d.package);
   const auto packages = cmake_packages(names);
