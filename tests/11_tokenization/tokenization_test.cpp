@@ -170,6 +170,15 @@ TEST(CharTokenizer, DecodeRejectsAnIdOutsideTheVocabularyNamingIt) {
   EXPECT_THROW((void)t.decode({-1}), std::out_of_range);
 }
 
+// The first id past the end is outside too: [0, vocab_size()) is half open. "abc" has ids 0..2
+// (vocab_size 3), and with map_to_unk ids 0..3 (unk = 3, vocab_size 4).
+TEST(CharTokenizer, DecodeRejectsTheFirstIdPastTheVocabulary) {
+  EXPECT_THROW((void)CharTokenizer("abc").decode({3}), std::out_of_range);
+  const CharTokenizer unk("abc", UnknownPolicy::map_to_unk);
+  EXPECT_EQ(unk.decode({3}), "\xEF\xBF\xBD");
+  EXPECT_THROW((void)unk.decode({4}), std::out_of_range);
+}
+
 TEST(CharTokenizer, InvalidUtf8CorpusThrows) {
   EXPECT_THROW(CharTokenizer("ok\xFF"), std::invalid_argument);
 }
@@ -205,6 +214,14 @@ TEST(CharTokenizer, LoadRejectsAnUnsortedVocabulary) {
   // Sorted order is what fixes the ids; "b" before "a" would silently renumber them.
   const std::string path = temp_path("char_unsorted.json");
   write_file(path, R"({"type": "char", "unknown": "error", "vocab": ["b", "a"]})");
+  ExpectThrowsMentioning<std::runtime_error>([&] { (void)CharTokenizer::load(path); }, {path});
+}
+
+// A character listed twice would give two ids to one character: strictly increasing, not merely
+// sorted.
+TEST(CharTokenizer, LoadRejectsARepeatedCharacter) {
+  const std::string path = temp_path("char_repeated.json");
+  write_file(path, R"({"type": "char", "unknown": "error", "vocab": ["a", "a", "b"]})");
   ExpectThrowsMentioning<std::runtime_error>([&] { (void)CharTokenizer::load(path); }, {path});
 }
 
