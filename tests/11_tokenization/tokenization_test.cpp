@@ -87,6 +87,24 @@ TEST(EncodeUtf8, IsTheInverseOfDecode) {
   EXPECT_EQ(encode_utf8(kMixedCodePoints), kMixed);
 }
 
+// The length changes at U+0080, U+0800 and U+10000 (RFC 3629's table): the last code point of each
+// length and the first of the next, bit by bit. U+07FF = 11111 111111 -> DF BF; U+0800 = 0000
+// 100000 000000 -> E0 A0 80; U+FFFF -> EF BF BF; U+10000 = 000 010000 000000 000000 -> F0 90 80 80;
+// U+10FFFF = 100 001111 111111 111111 -> F4 8F BF BF. Decoding gives the code points back.
+TEST(EncodeUtf8, WritesTheCodePointsAtEachLengthBoundaryWithTheRightLength) {
+  const std::u32string cps = {0x7F, 0x80, 0x7FF, 0x800, 0xFFFF, 0x10000, 0x10FFFF};
+  const std::string bytes =
+      "\x7F"
+      "\xC2\x80"
+      "\xDF\xBF"
+      "\xE0\xA0\x80"
+      "\xEF\xBF\xBF"
+      "\xF0\x90\x80\x80"
+      "\xF4\x8F\xBF\xBF";
+  EXPECT_EQ(encode_utf8(cps), bytes);
+  EXPECT_EQ(decode_utf8(bytes), cps);
+}
+
 TEST(EncodeUtf8, RejectsASurrogateCodePointNamingIt) {
   ExpectThrowsMentioning<std::invalid_argument>(
       [] { (void)encode_utf8(std::u32string(1, static_cast<char32_t>(0xD800))); }, {"U+D800"});
