@@ -102,6 +102,13 @@ TEST(Shapes, ContiguousStridesAreProductsOfLaterSizes) {
   EXPECT_EQ(tt::contiguous_strides({}), (Shape{}));
 }
 
+// A size-0 dimension counts as 1 in the strides (as in PyTorch: torch.empty(2, 0, 3).stride() is
+// (3, 3, 1)), so the dimensions before it keep nonzero strides.
+TEST(Shapes, ContiguousStridesCountASizeZeroDimensionAsOne) {
+  EXPECT_EQ(tt::contiguous_strides({2, 0, 3}), (Shape{3, 3, 1}));
+  EXPECT_EQ(tt::zeros({4, 0}).strides(), (Shape{1, 1}));
+}
+
 TEST(Shapes, ShapeNumelAndToString) {
   EXPECT_EQ(tt::shape_numel({2, 3, 4}), 24);
   EXPECT_EQ(tt::shape_numel({}), 1);  // the empty product
@@ -273,6 +280,25 @@ TEST(Access, ItemNeedsExactlyOneElement) {
   EXPECT_EQ(tt::full({1, 1}, 2.5f).item(), 2.5f);
   EXPECT_THROW((void)tt::ones({2}).item(), std::invalid_argument);
   EXPECT_THROW((void)tt::zeros({0}).item(), std::invalid_argument);
+}
+
+// The contract's layout is storage[offset + sum_d i_d * strides[d]]: a view that starts inside its
+// storage (built here from a TensorImpl, as a framework op may) is read from its offset.
+TEST(Access, ItemAtAndToVectorStartAtTheViewsOffset) {
+  auto storage = std::make_shared<tt::Storage>();
+  storage->data = {0, 1, 2, 3, 4, 5};
+  auto single = std::make_shared<tt::TensorImpl>();
+  single->storage = storage;
+  single->offset = 4;  // shape {}, strides {}: the element storage[4]
+  EXPECT_EQ(Tensor(single).item(), 4.0f);
+  auto pair = std::make_shared<tt::TensorImpl>();
+  pair->storage = storage;
+  pair->shape = {2};
+  pair->strides = {2};
+  pair->offset = 1;  // storage[1], storage[3]
+  const Tensor t(pair);
+  EXPECT_EQ(t.at({1}), 3.0f);
+  EXPECT_EQ(t.to_vector(), (std::vector<float>{1, 3}));
 }
 
 TEST(Access, ToVectorFollowsTheStridesOfAView) {
@@ -716,6 +742,18 @@ TEST(InPlace, CopyBroadcastsTheSourceIntoAView) {
   t.transpose(0, 1).copy_(tt::tensor({1.f, 2.f}));  // every row of t^T becomes [1, 2]
   expect_tensor(t, {2, 3}, {1, 1, 1, 2, 2, 2});
   EXPECT_THROW(t.copy_(tt::zeros({3, 2})), std::invalid_argument);
+}
+
+// copy_ from a view of the destination itself reads the source as it was before the copy: t =
+// [[1, 2], [3, 4]] takes its own transpose and becomes [[1, 3], [2, 4]] (writing t[0][1] = 3 first
+// and then reading it back for t[1][0] would give [[1, 3], [3, 4]]). add_ likewise.
+TEST(InPlace, CopyAndAddFromAViewOfTheDestinationReadTheOldValues) {
+  Tensor t = tt::tensor({{1.f, 2.f}, {3.f, 4.f}});
+  t.copy_(t.transpose(0, 1));
+  expect_tensor(t, {2, 2}, {1, 3, 2, 4});
+  Tensor u = tt::tensor({{1.f, 2.f}, {3.f, 4.f}});
+  u.add_(u.transpose(0, 1));
+  expect_tensor(u, {2, 2}, {2, 5, 5, 8});
 }
 
 TEST(InPlace, AddScaledAndMul) {
