@@ -826,6 +826,25 @@ TEST(Printing, SummarisesAboveAThousandElements) {
   expect_prints_like_pytorch("summarised_matrix");
 }
 
+// PyTorch summarises when numel > threshold (1000): exactly 1000 elements print in full, 1001 are
+// cut to their first and last three around "...".
+TEST(Printing, AThousandElementsPrintInFullAndOneMoreIsSummarised) {
+  const std::string full = tt::arange(1000.0f).to_string();
+  EXPECT_EQ(full.find("..."), std::string::npos);
+  EXPECT_NE(full.find(" 999.])"), std::string::npos);
+  // print(torch.arange(1001.)): values right-aligned to the widest, "1000.".
+  EXPECT_EQ(tt::arange(1001.0f).to_string(),
+            "tensor([   0.,    1.,    2.,  ...,  998.,  999., 1000.])");
+}
+
+// The maximum of an all-negative row is negative: the running maximum starts at the first element.
+TEST(Reductions, MaxOfNegativeValuesIsNegative) {
+  const Tensor t = tt::tensor({{-3.f, -1.f, -2.f}, {-5.f, -6.f, -4.f}});
+  expect_tensor(t.max(1), {2}, {-1, -4});
+  expect_tensor(t.argmax(1), {2}, {1, 2});
+  EXPECT_EQ(t.max().item(), -1.0f);
+}
+
 TEST(Printing, StreamOperatorWritesToString) {
   const Tensor t = tt::tensor({{1.f, 2.f}, {3.f, 4.f}});
   std::ostringstream out;
