@@ -837,6 +837,18 @@ TEST(Printing, AThousandElementsPrintInFullAndOneMoreIsSummarised) {
             "tensor([   0.,    1.,    2.,  ...,  998.,  999., 1000.])");
 }
 
+// The contract: sums accumulate in double. A million copies of 0.1f (= 0.100000001490116...) sum
+// to 100000.0015, which is 100000 in float; a float running sum drifts to about 100958 (each add
+// rounds to float's spacing, 2^-7 and more once past 2^16). Along the last dim, the middle one, and
+// over everything.
+TEST(Reductions, SumsOfAMillionValuesAccumulateInDouble) {
+  const Tensor rows = tt::full({2, 1000000}, 0.1f);
+  expect_tensor(rows.sum(1), {2}, {100000.0f, 100000.0f});
+  expect_tensor(tt::full({1, 1000000, 2}, 0.1f).sum(1), {1, 2}, {100000.0f, 100000.0f});
+  EXPECT_FLOAT_EQ(tt::full({1000000}, 0.1f).sum().item(), 100000.0f);
+  EXPECT_NEAR(rows.mean(1).to_vector()[0], 0.1f, 1e-8f);
+}
+
 // The maximum of an all-negative row is negative: the running maximum starts at the first element.
 TEST(Reductions, MaxOfNegativeValuesIsNegative) {
   const Tensor t = tt::tensor({{-3.f, -1.f, -2.f}, {-5.f, -6.f, -4.f}});
