@@ -102,6 +102,13 @@ TEST(Shapes, ContiguousStridesAreProductsOfLaterSizes) {
   EXPECT_EQ(tt::contiguous_strides({}), (Shape{}));
 }
 
+// A size-0 dimension counts as 1 in the strides (as in PyTorch: torch.empty(2, 0, 3).stride() is
+// (3, 3, 1)), so the dimensions before it keep nonzero strides.
+TEST(Shapes, ContiguousStridesCountASizeZeroDimensionAsOne) {
+  EXPECT_EQ(tt::contiguous_strides({2, 0, 3}), (Shape{3, 3, 1}));
+  EXPECT_EQ(tt::zeros({4, 0}).strides(), (Shape{1, 1}));
+}
+
 TEST(Shapes, ShapeNumelAndToString) {
   EXPECT_EQ(tt::shape_numel({2, 3, 4}), 24);
   EXPECT_EQ(tt::shape_numel({}), 1);  // the empty product
@@ -273,6 +280,25 @@ TEST(Access, ItemNeedsExactlyOneElement) {
   EXPECT_EQ(tt::full({1, 1}, 2.5f).item(), 2.5f);
   EXPECT_THROW((void)tt::ones({2}).item(), std::invalid_argument);
   EXPECT_THROW((void)tt::zeros({0}).item(), std::invalid_argument);
+}
+
+// The contract's layout is storage[offset + sum_d i_d * strides[d]]: a view that starts inside its
+// storage (built here from a TensorImpl, as a framework op may) is read from its offset.
+TEST(Access, ItemAtAndToVectorStartAtTheViewsOffset) {
+  auto storage = std::make_shared<tt::Storage>();
+  storage->data = {0, 1, 2, 3, 4, 5};
+  auto single = std::make_shared<tt::TensorImpl>();
+  single->storage = storage;
+  single->offset = 4;  // shape {}, strides {}: the element storage[4]
+  EXPECT_EQ(Tensor(single).item(), 4.0f);
+  auto pair = std::make_shared<tt::TensorImpl>();
+  pair->storage = storage;
+  pair->shape = {2};
+  pair->strides = {2};
+  pair->offset = 1;  // storage[1], storage[3]
+  const Tensor t(pair);
+  EXPECT_EQ(t.at({1}), 3.0f);
+  EXPECT_EQ(t.to_vector(), (std::vector<float>{1, 3}));
 }
 
 TEST(Access, ToVectorFollowsTheStridesOfAView) {
@@ -718,6 +744,18 @@ TEST(InPlace, CopyBroadcastsTheSourceIntoAView) {
   EXPECT_THROW(t.copy_(tt::zeros({3, 2})), std::invalid_argument);
 }
 
+// copy_ from a view of the destination itself reads the source as it was before the copy: t =
+// [[1, 2], [3, 4]] takes its own transpose and becomes [[1, 3], [2, 4]] (writing t[0][1] = 3 first
+// and then reading it back for t[1][0] would give [[1, 3], [3, 4]]). add_ likewise.
+TEST(InPlace, CopyAndAddFromAViewOfTheDestinationReadTheOldValues) {
+  Tensor t = tt::tensor({{1.f, 2.f}, {3.f, 4.f}});
+  t.copy_(t.transpose(0, 1));
+  expect_tensor(t, {2, 2}, {1, 3, 2, 4});
+  Tensor u = tt::tensor({{1.f, 2.f}, {3.f, 4.f}});
+  u.add_(u.transpose(0, 1));
+  expect_tensor(u, {2, 2}, {2, 5, 5, 8});
+}
+
 TEST(InPlace, AddScaledAndMul) {
   Tensor w = tt::ones({3});
   w.add_(tt::tensor({1.f, 2.f, 3.f}), -0.5f);  // 1 - 0.5 * [1, 2, 3]
@@ -786,6 +824,37 @@ TEST(Printing, NonContiguousViewPrintsItsOwnOrder) {
 TEST(Printing, SummarisesAboveAThousandElements) {
   expect_prints_like_pytorch("summarised_vector");
   expect_prints_like_pytorch("summarised_matrix");
+}
+
+// PyTorch summarises when numel > threshold (1000): exactly 1000 elements print in full, 1001 are
+// cut to their first and last three around "...".
+TEST(Printing, AThousandElementsPrintInFullAndOneMoreIsSummarised) {
+  const std::string full = tt::arange(1000.0f).to_string();
+  EXPECT_EQ(full.find("..."), std::string::npos);
+  EXPECT_NE(full.find(" 999.])"), std::string::npos);
+  // print(torch.arange(1001.)): values right-aligned to the widest, "1000.".
+  EXPECT_EQ(tt::arange(1001.0f).to_string(),
+            "tensor([   0.,    1.,    2.,  ...,  998.,  999., 1000.])");
+}
+
+// The contract: sums accumulate in double. A million copies of 0.1f (= 0.100000001490116...) sum
+// to 100000.0015, which is 100000 in float; a float running sum drifts to about 100958 (each add
+// rounds to float's spacing, 2^-7 and more once past 2^16). Along the last dim, the middle one, and
+// over everything.
+TEST(Reductions, SumsOfAMillionValuesAccumulateInDouble) {
+  const Tensor rows = tt::full({2, 1000000}, 0.1f);
+  expect_tensor(rows.sum(1), {2}, {100000.0f, 100000.0f});
+  expect_tensor(tt::full({1, 1000000, 2}, 0.1f).sum(1), {1, 2}, {100000.0f, 100000.0f});
+  EXPECT_FLOAT_EQ(tt::full({1000000}, 0.1f).sum().item(), 100000.0f);
+  EXPECT_NEAR(rows.mean(1).to_vector()[0], 0.1f, 1e-8f);
+}
+
+// The maximum of an all-negative row is negative: the running maximum starts at the first element.
+TEST(Reductions, MaxOfNegativeValuesIsNegative) {
+  const Tensor t = tt::tensor({{-3.f, -1.f, -2.f}, {-5.f, -6.f, -4.f}});
+  expect_tensor(t.max(1), {2}, {-1, -4});
+  expect_tensor(t.argmax(1), {2}, {1, 2});
+  EXPECT_EQ(t.max().item(), -1.0f);
 }
 
 TEST(Printing, StreamOperatorWritesToString) {

@@ -253,6 +253,25 @@ TEST(TensorBatches, SameSeedGivesSameOrdersAndADifferentSeedDifferentOnes) {
   }
 }
 
+// Fisher-Yates makes every permutation equally likely. Three rows have 3! = 6 orders; 60000 passes
+// give each a share of 1/6 with a standard error of 0.0015, so +-0.006 is 4 of them. A shuffle that
+// swaps each position with any of the n positions has 3^3 = 27 equally likely draw sequences,
+// which cannot fall evenly on 6 orders: it gives them 4/27 (0.148) or 5/27 (0.185).
+TEST(TensorBatches, ShuffleMakesEveryOrderEquallyLikely) {
+  TensorBatches batches(zeros({3, 1}), arange(3.0f), 3, true, 7);
+  std::map<std::vector<float>, int> counts;
+  const int passes = 60000;
+  for (int k = 0; k < passes; ++k) {
+    batches.reset();
+    ++counts[batches.next()->targets.to_vector()];
+  }
+  ASSERT_EQ(counts.size(), 6u);
+  for (const auto& [order, count] : counts) {
+    EXPECT_NEAR(static_cast<double>(count) / passes, 1.0 / 6.0, 0.006)
+        << "order " << order[0] << order[1] << order[2];
+  }
+}
+
 TEST(TensorBatches, EachResetDrawsANewPermutation) {
   TensorBatches batches(zeros({30, 1}), arange(30.0f), 30, true, 9);
   batches.reset();

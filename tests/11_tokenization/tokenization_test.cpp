@@ -87,6 +87,24 @@ TEST(EncodeUtf8, IsTheInverseOfDecode) {
   EXPECT_EQ(encode_utf8(kMixedCodePoints), kMixed);
 }
 
+// The length changes at U+0080, U+0800 and U+10000 (RFC 3629's table): the last code point of each
+// length and the first of the next, bit by bit. U+07FF = 11111 111111 -> DF BF; U+0800 = 0000
+// 100000 000000 -> E0 A0 80; U+FFFF -> EF BF BF; U+10000 = 000 010000 000000 000000 -> F0 90 80 80;
+// U+10FFFF = 100 001111 111111 111111 -> F4 8F BF BF. Decoding gives the code points back.
+TEST(EncodeUtf8, WritesTheCodePointsAtEachLengthBoundaryWithTheRightLength) {
+  const std::u32string cps = {0x7F, 0x80, 0x7FF, 0x800, 0xFFFF, 0x10000, 0x10FFFF};
+  const std::string bytes =
+      "\x7F"
+      "\xC2\x80"
+      "\xDF\xBF"
+      "\xE0\xA0\x80"
+      "\xEF\xBF\xBF"
+      "\xF0\x90\x80\x80"
+      "\xF4\x8F\xBF\xBF";
+  EXPECT_EQ(encode_utf8(cps), bytes);
+  EXPECT_EQ(decode_utf8(bytes), cps);
+}
+
 TEST(EncodeUtf8, RejectsASurrogateCodePointNamingIt) {
   ExpectThrowsMentioning<std::invalid_argument>(
       [] { (void)encode_utf8(std::u32string(1, static_cast<char32_t>(0xD800))); }, {"U+D800"});
@@ -170,6 +188,15 @@ TEST(CharTokenizer, DecodeRejectsAnIdOutsideTheVocabularyNamingIt) {
   EXPECT_THROW((void)t.decode({-1}), std::out_of_range);
 }
 
+// The first id past the end is outside too: [0, vocab_size()) is half open. "abc" has ids 0..2
+// (vocab_size 3), and with map_to_unk ids 0..3 (unk = 3, vocab_size 4).
+TEST(CharTokenizer, DecodeRejectsTheFirstIdPastTheVocabulary) {
+  EXPECT_THROW((void)CharTokenizer("abc").decode({3}), std::out_of_range);
+  const CharTokenizer unk("abc", UnknownPolicy::map_to_unk);
+  EXPECT_EQ(unk.decode({3}), "\xEF\xBF\xBD");
+  EXPECT_THROW((void)unk.decode({4}), std::out_of_range);
+}
+
 TEST(CharTokenizer, InvalidUtf8CorpusThrows) {
   EXPECT_THROW(CharTokenizer("ok\xFF"), std::invalid_argument);
 }
@@ -205,6 +232,14 @@ TEST(CharTokenizer, LoadRejectsAnUnsortedVocabulary) {
   // Sorted order is what fixes the ids; "b" before "a" would silently renumber them.
   const std::string path = temp_path("char_unsorted.json");
   write_file(path, R"({"type": "char", "unknown": "error", "vocab": ["b", "a"]})");
+  ExpectThrowsMentioning<std::runtime_error>([&] { (void)CharTokenizer::load(path); }, {path});
+}
+
+// A character listed twice would give two ids to one character: strictly increasing, not merely
+// sorted.
+TEST(CharTokenizer, LoadRejectsARepeatedCharacter) {
+  const std::string path = temp_path("char_repeated.json");
+  write_file(path, R"({"type": "char", "unknown": "error", "vocab": ["a", "a", "b"]})");
   ExpectThrowsMentioning<std::runtime_error>([&] { (void)CharTokenizer::load(path); }, {path});
 }
 
