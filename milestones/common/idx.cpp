@@ -16,7 +16,7 @@ std::vector<std::uint8_t> read_maybe_gzip(const fs::path& path) {
   if (!file) throw std::runtime_error(path.string() + ": cannot open for reading");
   gzbuffer(file.get(), 1 << 20);
   std::vector<std::uint8_t> bytes;
-  std::vector<std::uint8_t> chunk(1 << 20);
+  std::vector<std::uint8_t> chunk(1 << 16);
   for (;;) {
     const int n = gzread(file.get(), chunk.data(), static_cast<unsigned>(chunk.size()));
     if (n < 0) {

@@ -88,8 +88,8 @@ std::vector<std::uint8_t> read_all(const fs::path& path) {
   std::vector<std::uint8_t> bytes;
   std::size_t used = 0;
   for (;;) {
-    if (bytes.size() - used < (1 << 20))
-      bytes.resize(std::max<std::size_t>(2 * bytes.size(), 1 << 22));
+    if (bytes.size() - used < (1 << 16))  // doubling from 64 KiB: a small file costs little
+      bytes.resize(std::max<std::size_t>(2 * bytes.size(), 1 << 17));
     const int n =
         gzread(file.get(), bytes.data() + used, static_cast<unsigned>(bytes.size() - used));
     if (n < 0) {

@@ -660,6 +660,27 @@ TEST_F(Safetensors, LoadOffsetsBeyondTheDataThrows) {
   EXPECT_NE(message.find(file("far.safetensors").string()), std::string::npos) << message;
 }
 
+TEST_F(Safetensors, LoadShapeWhoseElementCountOverflowsThrows) {
+  // 2^32 x 2^32 x 0 elements: zero bytes, but the product of the first two overflows int64.
+  write_bytes(file("huge.safetensors"),
+              safetensors_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,0],)"
+                               R"("data_offsets":[0,0]}})",
+                               ""));
+  const std::string message =
+      runtime_error_message([&] { (void)load_safetensors(file("huge.safetensors")); });
+  EXPECT_NE(message.find(file("huge.safetensors").string()), std::string::npos) << message;
+}
+
+TEST_F(Safetensors, LoadSizeAboveTheLargestInt64Throws) {
+  write_bytes(file("big.safetensors"),
+              safetensors_file(R"({"w":{"dtype":"F32","shape":[18446744073709551615],)"
+                               R"("data_offsets":[0,0]}})",
+                               ""));
+  const std::string message =
+      runtime_error_message([&] { (void)load_safetensors(file("big.safetensors")); });
+  EXPECT_NE(message.find(file("big.safetensors").string()), std::string::npos) << message;
+}
+
 TEST_F(Safetensors, LoadOverlappingOffsetsThrows) {
   // "a" covers bytes [0, 8), "b" covers [4, 12): they share bytes 4..7.
   write_bytes(file("overlap.safetensors"),

@@ -809,6 +809,16 @@ TEST(ReadMnist, TruncatedImageFileThrowsNamingIt) {
   EXPECT_NE(message.find("train-images-idx3-ubyte"), std::string::npos) << message;
 }
 
+TEST(ReadMnist, HeaderSizesWhoseProductWrapsAroundThrowBeforeAllocating) {
+  // 4 x 2^31 x 2^31 = 2^64, which wraps to 0 in 64 bits: a file with no pixel at all "matches".
+  // The sizes must be checked against the bytes in the file, not multiplied blindly.
+  const TempDir dir;
+  write_raw(dir.path() / "train-images-idx3-ubyte", idx({4, 1u << 31, 1u << 31}, {}));
+  write_raw(dir.path() / "train-labels-idx1-ubyte", idx({4}, {0, 1, 2, 3}));
+  const std::string message = runtime_error_message([&] { (void)read_mnist(dir.path(), true); });
+  EXPECT_NE(message.find("train-images-idx3-ubyte"), std::string::npos) << message;
+}
+
 TEST(ReadMnist, FileShorterThanItsHeaderThrows) {
   const TempDir dir;
   const MnistFiles f = mnist_files(3, 28, 28);

@@ -52,7 +52,8 @@ Clock::duration time_one_run(const fs::path& cwd, const std::vector<std::string>
   const pid_t pid = start(cwd, argv);
   int status = 0;
   waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << argv[0] << " failed unkilled";
+  // 0 or 1 (a milestone whose gate was not met in one epoch): it ran to the end and wrote.
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) <= 1) << argv[0] << " failed unkilled";
   return Clock::now() - begin;
 }
 
@@ -164,8 +165,8 @@ TEST(Faults, AFullDiskWhileWritingAReleaseIsAClearErrorAndKeepsThePreviousReleas
   const fs::path out = out_dir.path() / "release";
   const Output first = tito(course.root(), {"release", "--out", out.string()});
   ASSERT_EQ(first.status, 0) << first.out << first.err;
-  const std::string readme = read_file(out / "README.md");
-  ASSERT_FALSE(readme.empty());
+  const std::string presets = read_file(out / "CMakePresets.json");
+  ASSERT_FALSE(presets.empty());
   std::size_t files = 0;
   for (const auto& e : fs::recursive_directory_iterator(out)) files += e.is_regular_file() ? 1 : 0;
 
@@ -173,7 +174,7 @@ TEST(Faults, AFullDiskWhileWritingAReleaseIsAClearErrorAndKeepsThePreviousReleas
       course.root(), with_full_disk(4, {TITO_BINARY, "release", "--out", out.string(), "--force"}));
   EXPECT_EQ(full.status, 1) << full.out << full.err;
   EXPECT_NE(full.err.find(out.string() + " is unchanged"), std::string::npos) << full.err;
-  EXPECT_EQ(read_file(out / "README.md"), readme);
+  EXPECT_EQ(read_file(out / "CMakePresets.json"), presets);
   std::size_t after = 0;
   for (const auto& e : fs::recursive_directory_iterator(out)) after += e.is_regular_file() ? 1 : 0;
   EXPECT_EQ(after, files);

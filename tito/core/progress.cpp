@@ -204,7 +204,7 @@ Progress ProgressStore::read_locked() const {
     try {
       doc = parse_json_text(text.str(), path);
     } catch (const TitoError&) {
-      problem = "it is not valid JSON";
+      problem = fmt::format("it is not valid JSON (or nests deeper than {} levels)", kMaxJsonDepth);
     }
   }
   if (problem.empty()) {
