@@ -40,12 +40,12 @@ GradingSettings parse_grading(const json& grading) {
         "\"grading\": \"points\" must be an object: {\"default\": 1, \"tests\": {...}}");
   }
   s.default_points = points.value("default", s.default_points);
-  for (const auto& [name, value] : points.value("tests", json::object()).items()) {
-    s.test_points[name] = value.get<double>();
-  }
-  for (const auto& [name, value] : points.value("suites", json::object()).items()) {
-    s.suite_points[name] = value.get<double>();
-  }
+  // Named copies: items() of the temporary that value() returns would dangle (the range-for keeps
+  // only the proxy alive; ASan: stack-use-after-scope in `tito grade`).
+  const json tests = points.value("tests", json::object());
+  const json suites = points.value("suites", json::object());
+  for (const auto& [name, value] : tests.items()) s.test_points[name] = value.get<double>();
+  for (const auto& [name, value] : suites.items()) s.suite_points[name] = value.get<double>();
   for (const double limit : {s.test_timeout_s, s.suite_timeout_s, s.memory_mb}) {
     if (!(limit > 0)) throw TitoError("\"grading\": limits must be positive numbers");
   }
