@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include "core/process.hpp"
 #include "tinytorch/training.hpp"
 #include "tito_support.hpp"
 
@@ -27,7 +28,8 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-/// Starts argv in cwd with its output discarded; the caller kills and reaps it.
+/// Starts argv in cwd with its output discarded; the caller kills and reaps it. (tito's process
+/// helper runs a child to the end; these tests need to kill it at a moment of their choosing.)
 pid_t start(const fs::path& cwd, const std::vector<std::string>& argv) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -36,9 +38,7 @@ pid_t start(const fs::path& cwd, const std::vector<std::string>& argv) {
   }
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   std::vector<std::string> args = argv;
-  std::vector<char*> c_args;
-  for (auto& a : args) c_args.push_back(a.data());
-  c_args.push_back(nullptr);
+  std::vector<char*> c_args = tito::c_strings(args);
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, c_args[0], &actions, nullptr, c_args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
