@@ -127,6 +127,12 @@ void registry_seeds(const fs::path& corpus, const fs::path& course) {
     return u32_le(m.size()) + m + u32_le(c.size()) + c + u32_le(s.size()) + s + r;
   };
   seed(corpus, "course_registry", "tensor-xor", pack(module, checkpoints, milestones, result));
+  // module.json's "grading" block, as `tito grade` reads it (the points per test and per suite).
+  const std::string graded =
+      R"({"number": 2, "name": "tensor", "files": ["tensor.cpp"], "grading": {"test_timeout_s": 30,)"
+      R"( "suite_timeout_s": 600, "memory_mb": 512, "points": {"default": 1,)"
+      R"( "tests": {"Tensor.Add": 3}, "suites": {"Matmul": 2}}}})";
+  seed(corpus, "course_registry", "grading-points", pack(graded, checkpoints, milestones, result));
   seed(corpus, "course_registry", "course-milestones",
        pack(module, checkpoints, read_file(course / "milestones" / "milestones.json"), result));
 }
