@@ -393,7 +393,7 @@ NamedTensors load_safetensors(const std::filesystem::path& path) {
                                      if (depth > kMaxDepth) throw TooDeep{};
                                      return true;
                                    });
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
     throw std::runtime_error(where + ": the header is not valid JSON: " + e.what());
   } catch (const TooDeep&) {
     throw std::runtime_error(where + ": the header nests deeper than " + std::to_string(kMaxDepth) +

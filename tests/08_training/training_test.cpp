@@ -660,6 +660,17 @@ TEST_F(Safetensors, LoadOffsetsBeyondTheDataThrows) {
   EXPECT_NE(message.find(file("far.safetensors").string()), std::string::npos) << message;
 }
 
+TEST_F(Safetensors, LoadHeaderWithANumberNoDoubleHoldsThrowsNamingTheFile) {
+  // JSON allows 1e999; parsing it fails with an out-of-range error, not a syntax error (found by
+  // the fuzzer: it escaped as an exception that named no file).
+  write_bytes(
+      file("inf.safetensors"),
+      safetensors_file(R"({"w":{"dtype":"F32","shape":[1e999],"data_offsets":[0,0]}})", ""));
+  const std::string message =
+      runtime_error_message([&] { (void)load_safetensors(file("inf.safetensors")); });
+  EXPECT_NE(message.find(file("inf.safetensors").string()), std::string::npos) << message;
+}
+
 TEST_F(Safetensors, LoadShapeWhoseElementCountOverflowsThrows) {
   // 2^32 x 2^32 x 0 elements: zero bytes, but the product of the first two overflows int64.
   write_bytes(file("huge.safetensors"),
