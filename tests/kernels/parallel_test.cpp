@@ -36,7 +36,7 @@ TEST(ParallelFor, RethrowsABlocksExceptionOnTheCaller) {
                               if (lo > 0) throw std::runtime_error("second block failed");
                             }),
                std::runtime_error);
-  int calls = 0;  // the pool still works afterwards
+  std::atomic<int> calls = 0;  // the pool still works afterwards (atomic: two blocks add at once)
   parallel_for(0, 2, 1, [&](int64_t, int64_t) { ++calls; });
   EXPECT_EQ(calls, 1 + 1);
 }
