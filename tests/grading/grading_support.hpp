@@ -36,6 +36,10 @@ struct Output {
 [[nodiscard]] Output tito(const fs::path& cwd, const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {});
 
+/// `tito --root <course> grade --cache <the tests' grading cache> ARGS...`: every grading test
+/// shares one cache, so the reference suites are built once.
+[[nodiscard]] Output tito_grade(const fs::path& cwd, const std::vector<std::string>& args);
+
 [[nodiscard]] std::string read_file(const fs::path& file);
 void write_file(const fs::path& file, const std::string& content);
 [[nodiscard]] nlohmann::json read_json(const fs::path& file);

@@ -172,27 +172,10 @@ class GradeBatch : public testing::Test {
     batch = new Batch();
     const fs::path subs = batch->dir.path() / "submissions";
     write_submissions(subs);
-    batch->run = tito(batch->dir.path(), {"--root",
-                                          course_root().string(),
-                                          "grade",
-                                          "--submissions",
-                                          subs.string(),
-                                          "--module",
-                                          "01",
-                                          "--jobs",
-                                          "2",
-                                          "--test-timeout",
-                                          "3",
-                                          "--memory-mb",
-                                          "768",
-                                          "--cache",
-                                          grading_cache().string(),
-                                          "--format",
-                                          "csv",
-                                          "--out",
-                                          "gradebook.csv",
-                                          "--details",
-                                          "details"});
+    batch->run =
+        tito_grade(batch->dir.path(), {"--submissions", subs.string(), "--module", "01", "--jobs",
+                                       "2", "--test-timeout", "3", "--memory-mb", "768", "--format",
+                                       "csv", "--out", "gradebook.csv", "--details", "details"});
     batch->hidden_suite_before = read_file(HIDDEN_SUITE_SOURCE);
     std::cout << "[ grading  ] batch of " << (sabotages().size() + 6) << " submissions graded in "
               << batch->run.seconds << " s\n";

@@ -16,21 +16,11 @@ std::string solution(const std::string& module, const std::string& file) {
   return read_file(course_root() / "solutions" / module / file);
 }
 
-std::vector<std::string> grade_args(const fs::path& submission, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--root",
-                                   course_root().string(),
-                                   "grade",
-                                   "--submission",
-                                   submission.string(),
-                                   "--cache",
-                                   grading_cache().string(),
-                                   "--jobs",
-                                   "2",
-                                   "--quiet",
-                                   "--format",
-                                   "json"};
+Output grade(const fs::path& cwd, const fs::path& submission, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--submission", submission.string(), "--jobs", "2",
+                                   "--quiet",      "--format",          "json"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return args;
+  return tito_grade(cwd, args);
 }
 
 json module_result(const Output& r, const std::string& module) {
@@ -50,8 +40,8 @@ TEST(GradeIsolation, WithoutNamespacesTheSolutionStillEarnsFullMarksAndIsFlagged
   const TempDir dir;
   write_file(dir.path() / "sub" / "modules" / "01_setup" / "setup.cpp",
              solution("01_setup", "setup.cpp"));
-  const Output r = tito(
-      dir.path(), grade_args(dir.path() / "sub", {"--module", "01", "--isolation", "process"}));
+  const Output r =
+      grade(dir.path(), dir.path() / "sub", {"--module", "01", "--isolation", "process"});
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   const json m = module_result(r, "01_setup");
   EXPECT_EQ(m.at("status"), "graded");
@@ -70,8 +60,7 @@ TEST(GradeIsolation, ARefusedModuleCostsOnlyThatModule) {
   write_file(dir.path() / "sub" / "modules" / "01_setup" / "setup.cpp", attack);
   write_file(dir.path() / "sub" / "modules" / "03_activations" / "activations.cpp",
              solution("03_activations", "activations.cpp"));
-  const Output r =
-      tito(dir.path(), grade_args(dir.path() / "sub", {"--module", "01", "--module", "03"}));
+  const Output r = grade(dir.path(), dir.path() / "sub", {"--module", "01", "--module", "03"});
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   const json setup = module_result(r, "01_setup");
   EXPECT_EQ(setup.at("status"), "rejected");
@@ -114,7 +103,7 @@ TEST(GradeIsolation, ACompileTimeBombIsStoppedAndLeavesNoCompilerBehind) {
   bomb += "}  // namespace tinytorch::setup\n";
   write_file(dir.path() / "sub" / "modules" / "01_setup" / "setup.cpp", bomb);
   const Output r =
-      tito(dir.path(), grade_args(dir.path() / "sub", {"--module", "01", "--build-timeout", "5"}));
+      grade(dir.path(), dir.path() / "sub", {"--module", "01", "--build-timeout", "5"});
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   const json m = module_result(r, "01_setup");
   EXPECT_EQ(m.at("status"), "compile_error");

@@ -47,22 +47,10 @@ void write_class(const fs::path& subs) {
 }
 
 Output grade(const fs::path& cwd, const fs::path& subs, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--root",
-                                   course_root().string(),
-                                   "grade",
-                                   "--submissions",
-                                   subs.string(),
-                                   "--module",
-                                   "01",
-                                   "--jobs",
-                                   "2",
-                                   "--test-timeout",
-                                   "10",
-                                   "--cache",
-                                   grading_cache().string(),
-                                   "--quiet"};
+  std::vector<std::string> args = {"--submissions",  subs.string(), "--module", "01", "--jobs", "2",
+                                   "--test-timeout", "10",          "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return tito(cwd, args);
+  return tito_grade(cwd, args);
 }
 
 TEST(GradeShards, ThreeShardsMergedEqualOneUnshardedRunAndTheAttackerChangesNothing) {

@@ -15,14 +15,6 @@ using nlohmann::json;
 
 constexpr std::size_t kStudentMessage = 2000;  // what Gradescope shows of one failure
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  if (from.empty()) return text;
-  for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
-    text.replace(pos, from.size(), to);
-  }
-  return text;
-}
-
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
   return "\"" + replace_all(text, "\"", "\"\"") + "\"";
@@ -37,6 +29,14 @@ std::string first_line(const std::string& text) {
 }
 
 }  // namespace
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
 
 std::string dump_json(const json& doc, int indent) {
   return doc.dump(indent, ' ', false, json::error_handler_t::replace);

@@ -24,6 +24,10 @@ namespace tito::grading {
 [[nodiscard]] std::string text_report(const SubmissionGrade& grade);
 [[nodiscard]] std::string batch_text(const std::vector<SubmissionGrade>& grades);
 
+/// `text` with every `from` replaced by `to` (CSV quoting, paths taken out of build logs).
+[[nodiscard]] std::string replace_all(std::string text, const std::string& from,
+                                      const std::string& to);
+
 /// nlohmann's dump with invalid UTF-8 replaced (U+FFFD) instead of thrown.
 [[nodiscard]] std::string dump_json(const nlohmann::json& doc, int indent = 2);
 

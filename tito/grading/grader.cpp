@@ -57,14 +57,6 @@ void write_if_different(const fs::path& file, const std::string& content) {
   write_file_atomically(file, content);
 }
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  if (from.empty()) return text;
-  for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
-    text.replace(pos, from.size(), to);
-  }
-  return text;
-}
-
 /// A module's grading settings: module.json's "grading" (read by Course), then the flags.
 GradingSettings settings_for(const ModuleInfo& m, const GradeOptions& options) {
   GradingSettings s = m.grading;

@@ -314,7 +314,6 @@ ObjectFacts read_object(const fs::path& object) {
     out.name = name;
     out.demangled = demangle(name);
     out.weak = bind == STB_WEAK || bind == STB_GNU_UNIQUE;
-    if (in_section) out.section = sections[sym.st_shndx].name;
     facts.defined.push_back(std::move(out));
   }
   return facts;

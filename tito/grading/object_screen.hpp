@@ -35,7 +35,6 @@ struct ObjectSymbol {
   std::string name;       // as in the object (mangled)
   std::string demangled;  // readable, for messages and namespace checks
   bool weak = false;
-  std::string section;  // the section holding its definition
 };
 
 /// What the screen needs to know of one relocatable object.

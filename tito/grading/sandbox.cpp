@@ -19,7 +19,6 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "core/errors.hpp"
 #include "core/process.hpp"
@@ -264,7 +263,6 @@ SandboxResult run_sandboxed(const SandboxRun& run) {
   plan.limits = &run.limits;
   plan.cpu_seconds =
       run.limits.cpu_seconds > 0 ? run.limits.cpu_seconds : static_cast<int>(wall_s) + 1;
-  if (run.isolation == Isolation::bwrap) plan.limits = &run.limits;
 
   const auto start = Clock::now();
   const pid_t pid = start_registered_child([&] {
