@@ -92,6 +92,7 @@ class Course {
 
  private:
   void load_checkpoints();
+  void sort_by_module(std::vector<CheckpointInfo>& checkpoints) const;
 
   fs::path root_;
   std::vector<ModuleInfo> modules_;
