@@ -85,6 +85,9 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout, so that piped into one file (`tito ... 2>&1 | tee log`, CI logs) our
+  // lines and the errors on stderr keep the order in which they were said.
+  std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -258,7 +258,7 @@ fs::path build_program(Context& ctx, const Milestone& m, bool reference) {
   // The milestones as a project of their own, linked against the student's exported library.
   BuildTree tree(course.root() / "milestones", course.root() / "build" / "milestones");
   const ProcessResult configured =
-      tree.configure({"-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_PREFIX_PATH=" + prefix.string()});
+      tree.configure({"CMAKE_BUILD_TYPE=Release", "CMAKE_PREFIX_PATH=" + prefix.string()});
   if (!configured.ok()) {
     throw BuildError(
         "configuring the milestones against your library failed (" + configured.describe() + ")",
