@@ -131,7 +131,7 @@ std::string last_run_text(const json& last) {
   if (last.value("interrupted", false)) text = "interrupted";
   if (last.contains("parts")) text += fmt::format(" [{}]", fmt::join(last["parts"], ", "));
   return fmt::format("{} ({} library, {:.0f} s, {})", text, last.value("library", "?"),
-                     last.value("wall_seconds", 0.0), last.value("finished_at", ""));
+                     last.value("wall_seconds", 0.0), local_time(last.value("finished_at", "")));
 }
 
 int list(Context& ctx) {

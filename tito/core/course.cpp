@@ -222,10 +222,14 @@ const ModuleInfo& Course::resolve_module(std::string_view text) const {
     }
   } else {
     found = find_module(arg);
+    for (const auto& m : modules_) {
+      if (found == nullptr && m.name == arg) found = &m;  // "tensor", as module.json names it
+    }
   }
   if (found == nullptr) {
-    throw UsageError(fmt::format("'{}' is not a module. Valid modules (number or folder name): {}",
-                                 arg, valid_modules_text()));
+    throw UsageError(
+        fmt::format("'{}' is not a module. Valid modules (number, name or folder name): {}", arg,
+                    valid_modules_text()));
   }
   return *found;
 }

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <numeric>
 
 namespace tito {
@@ -33,6 +34,19 @@ std::size_t prefix_bytes(std::string_view text, std::size_t width) {
 }
 
 }  // namespace
+
+std::string local_time(const std::string& utc) {
+  std::tm parsed{};
+  const char* end = ::strptime(utc.c_str(), "%Y-%m-%dT%H:%M:%SZ", &parsed);
+  if (end == nullptr || *end != '\0') return utc;
+  const std::time_t when = ::timegm(&parsed);
+  ::tzset();  // TZ as it is now (localtime_r need not read it)
+  std::tm local{};
+  if (::localtime_r(&when, &local) == nullptr) return utc;
+  char text[64];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%d %H:%M %Z", &local);
+  return n == 0 ? utc : std::string(text, n);
+}
 
 std::vector<std::string> wrap_text(std::string_view text, std::size_t width) {
   std::vector<std::string> lines;

@@ -15,6 +15,10 @@ enum class Tone { plain, ok, warn, fail, dim, bold, accent };
 /// glyphs).
 [[nodiscard]] std::size_t display_width(std::string_view utf8);
 
+/// A stored UTC time ("2026-01-31T12:00:00Z", as the progress store writes it) in the local zone
+/// for people: "2026-01-31 13:00 CET". Anything else comes back unchanged. JSON keeps UTC.
+[[nodiscard]] std::string local_time(const std::string& utc);
+
 /// `text` cut into lines of at most `width` columns, at spaces where possible (a word longer than
 /// the width is split). Never returns an empty list.
 [[nodiscard]] std::vector<std::string> wrap_text(std::string_view text, std::size_t width);
