@@ -237,8 +237,7 @@ const ModuleInfo& chosen_module(Context& ctx, const std::string& arg) {
     throw UsageError("every module is complete: name one, e.g. `tito module test 01`");
   }
   ctx.ui().line(ctx.ui().paint(
-      fmt::format("Module {}: the one you are on (to pick another, give its number)",
-                  current->dir),
+      fmt::format("Module {}: the one you are on (to pick another, give its number)", current->dir),
       Tone::dim));
   return *current;
 }
