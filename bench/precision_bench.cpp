@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
   std::string data_dir;
   std::string model_root = ".tito/milestones";
   std::string out = ".tito/bench/17_precision.json";
-  std::int64_t calibration_images = 2048;
+  std::int64_t calibration_images = 1024;
   int latency_repeats = 200;
   int throughput_repeats = 20;
   app.add_option("--models", models, "which saved models (default: mnist mnist-cnn cifar10)");
