@@ -92,11 +92,12 @@ inline std::uint8_t requantize_value(std::int32_t acc, float multiplier, float z
 }
 
 // One output row (out values) from the GEMM's int32 sums: subtract the zero-point term, add the
-// bias, requantize.
-void requantize_row(const std::int32_t* acc, std::int64_t out, std::int32_t input_zero,
-                    const std::vector<std::int32_t>& sums, const std::vector<std::int32_t>& bias,
-                    const std::vector<float>& multipliers, std::int32_t out_zero, std::int32_t low,
-                    std::uint8_t* y) {
+// bias, requantize. __restrict: y is a uint8_t*, which may alias anything as far as the compiler
+// knows; promising it does not lets the loop vectorize.
+void requantize_row(const std::int32_t* __restrict acc, std::int64_t out, std::int32_t input_zero,
+                    const std::int32_t* __restrict sums, const std::int32_t* __restrict bias,
+                    const float* __restrict multipliers, std::int32_t out_zero, std::int32_t low,
+                    std::uint8_t* __restrict y) {
   const auto zero = static_cast<float>(out_zero);
   const auto floor = static_cast<float>(low);
   for (std::int64_t j = 0; j < out; ++j) {
@@ -330,7 +331,8 @@ QTensor QuantizedLinear::forward(const QTensor& x) const {
   const std::int32_t low = relu ? zero : 0;
   for (std::int64_t i = 0; i < n; ++i) {
     requantize_row(acc.data() + i * out_features, out_features, input_params.zero_point[0],
-                   weight_sums, bias, m, zero, low, y.uint8_data() + i * out_features);
+                   weight_sums.data(), bias.data(), m.data(), zero, low,
+                   y.uint8_data() + i * out_features);
   }
   return y;
 }
@@ -417,7 +419,8 @@ QTensor QuantizedConv2d::forward(const QTensor& x) const {
       kernels::qgemm_u8s8s32(pixels, rows.data(), k, packed, acc.data(), out_channels);
       for (std::int64_t p = 0; p < pixels; ++p) {
         requantize_row(acc.data() + p * out_channels, out_channels, input_params.zero_point[0],
-                       weight_sums, bias, m, zero, low, pixel_major.data() + p * out_channels);
+                       weight_sums.data(), bias.data(), m.data(), zero, low,
+                       pixel_major.data() + p * out_channels);
       }
       // (pixels, O) -> (O, pixels): the GEMM's rows are pixels, the output's planes channels.
       std::uint8_t* out = y.uint8_data() + img * out_channels * pixels;
