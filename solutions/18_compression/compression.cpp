@@ -409,20 +409,20 @@ std::int64_t rank_for_energy(const Tensor& s, double energy) {
     throw std::invalid_argument("rank_for_energy: energy " + std::to_string(energy) +
                                 " must be in (0, 1]: the fraction of sum s_i^2 to keep");
   }
-  const std::vector<float> v = s.to_vector();
-  double total = 0.0;
-  for (float x : v) total += static_cast<double>(x) * x;
+  std::vector<double> e;  // the energy of each direction: s_i^2
+  for (float x : s.to_vector()) e.push_back(static_cast<double>(x) * x);
+  const double total = std::accumulate(e.begin(), e.end(), 0.0);
   if (!(total > 0.0)) {
     throw std::invalid_argument("rank_for_energy: the singular values " +
                                 shape_to_string(s.shape()) +
                                 " are all zero: there is no energy to keep");
   }
   double kept = 0.0;
-  for (std::size_t r = 0; r < v.size(); ++r) {
-    kept += static_cast<double>(v[r]) * v[r];
+  for (std::size_t r = 0; r < e.size(); ++r) {
+    kept += e[r];
     if (kept >= energy * total) return static_cast<std::int64_t>(r) + 1;
   }
-  return static_cast<std::int64_t>(v.size());
+  return static_cast<std::int64_t>(e.size());
 }
 
 std::shared_ptr<nn::Sequential> low_rank_linear(const nn::Linear& layer, std::int64_t rank) {
