@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "idx.hpp"
+#include "cifar.hpp"
 #include "run.hpp"
+#include "saved_model.hpp"
 #include "stop_on_interrupt.hpp"
 #include "tinytorch/dataloader.hpp"
 #include "tinytorch/layers.hpp"
@@ -27,70 +28,6 @@
 using namespace tinytorch;  // NOLINT(google-build-using-namespace): a short program reads better
 
 namespace {
-
-// ---- the data, read here (not by the student's reader) so the gate counts the real test set ----
-
-constexpr std::int64_t kRecordBytes = 1 + 3 * 32 * 32;               // label, then R, G, B planes
-constexpr std::int64_t kRecordsPerFile = 10000;                      // every file of the real set
-constexpr std::int64_t kFileBytes = kRecordBytes * kRecordsPerFile;  // 30,730,000
-
-struct CifarSplit {
-  std::vector<float> images;  // (N, 3, 32, 32), byte / 255
-  std::vector<float> labels;  // (N), 0-9
-  std::int64_t count = 0;
-};
-
-// data_batch_1..5 (train) or test_batch, each exactly 10,000 records: a file of another size is
-// truncated or not CIFAR-10, and a gate on a partial test set would mean nothing.
-CifarSplit load_cifar10(const std::filesystem::path& dir, bool train) {
-  std::vector<std::string> names;
-  if (train) {
-    for (int i = 1; i <= 5; ++i) names.push_back(fmt::format("data_batch_{}.bin", i));
-  } else {
-    names.emplace_back("test_batch.bin");
-  }
-  CifarSplit split;
-  split.count = kRecordsPerFile * static_cast<std::int64_t>(names.size());
-  split.images.resize(static_cast<std::size_t>(split.count * (kRecordBytes - 1)));
-  split.labels.resize(static_cast<std::size_t>(split.count));
-  std::int64_t record = 0;
-  for (const auto& name : names) {
-    const auto path = milestones::find_data_file(dir, name);
-    const std::vector<std::uint8_t> bytes = milestones::read_maybe_gzip(path);
-    if (static_cast<std::int64_t>(bytes.size()) != kFileBytes) {
-      throw std::runtime_error(fmt::format(
-          "{}: {} bytes (decompressed), but a CIFAR-10 batch file holds exactly {} (10,000 "
-          "records of 3,073 bytes): the file is truncated or not CIFAR-10; download it again "
-          "(`tito data fetch`)",
-          path.string(), bytes.size(), kFileBytes));
-    }
-    for (std::int64_t r = 0; r < kRecordsPerFile; ++r, ++record) {
-      const std::uint8_t* rec = bytes.data() + r * kRecordBytes;
-      if (rec[0] > 9) {
-        throw std::runtime_error(
-            fmt::format("{}: record {} has label {}, not a class 0-9", path.string(), r, rec[0]));
-      }
-      split.labels[record] = static_cast<float>(rec[0]);
-      float* out = split.images.data() + record * (kRecordBytes - 1);
-      for (std::int64_t i = 0; i < kRecordBytes - 1; ++i) out[i] = rec[1 + i] / 255.0f;
-    }
-  }
-  return split;
-}
-
-// The training set's per-channel mean and standard deviation (of byte / 255): 125.27, 122.93,
-// 113.86 and 62.53, 61.91, 66.46 on 0-255 (shared/data/README.md; the official files differ in the
-// third digit).
-const std::vector<float> kMean = {0.4913f, 0.4821f, 0.4465f};
-const std::vector<float> kStd = {0.2452f, 0.2428f, 0.2606f};
-
-void normalize_in_place(std::vector<float>& images) {
-  const std::size_t plane = std::size_t{32} * 32;
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    const std::size_t c = (i / plane) % 3;
-    images[i] = (images[i] - kMean[c]) / kStd[c];
-  }
-}
 
 // ---- the schedule: one cycle per run, set every batch ----------------------------------------
 
@@ -117,32 +54,13 @@ struct OneCycle {
   }
 };
 
-// ---- the net ------------------------------------------------------------------------------------
-
-// Three stages of conv 3 x 3 -> max-pool 2 -> batch norm -> ReLU, channels 32, 64, 128 and
-// resolution 32 -> 16 -> 8 -> 4, then one linear layer on the 128 x 4 x 4 map. Pooling before the
-// normalisation (as in Keller Jordan's airbench) normalises a quarter of the values for the same
-// result, since ReLU and a positive-scale normalisation commute with the max. The convolutions
-// have no bias: the batch norm's shift would cancel it. About 10.4 M multiply-adds per image.
-std::shared_ptr<nn::Sequential> make_net(Generator& generator) {
-  auto net = std::make_shared<nn::Sequential>();
-  for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{3, 32}, {32, 64}, {64, 128}}) {
-    net->push_back(std::make_shared<nn::Conv2d>(in, out, 3, 1, 1, false, generator));
-    net->push_back(std::make_shared<nn::MaxPool2d>(2));
-    net->push_back(std::make_shared<nn::BatchNorm2d>(out));
-    net->push_back(std::make_shared<nn::ReLU>());
-  }
-  net->push_back(std::make_shared<nn::Flatten>());
-  net->push_back(
-      std::make_shared<nn::Linear>(128 * 4 * 4, 10, true, nn::Init::kaiming_uniform, generator));
-  return net;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   return milestones::guarded_main([&] {
-    milestones::Run run("cifar10", "Photographs with a convolutional net (2012)", argc, argv);
+    milestones::Run run("cifar10", "Photographs with a convolutional net (2012)", argc, argv,
+                        {{"--model-dir", "DIR",
+                          "where the trained model is saved (default .tito/milestones/cifar10)"}});
     if (run.help_requested()) return 0;
     const int epochs = run.epochs(5);
     const std::int64_t batch_size = 128;
@@ -162,24 +80,24 @@ int main(int argc, char** argv) {
 
     const auto dir = run.data_dir() / "cifar-10-batches-bin";
     run.say(fmt::format("Reading CIFAR-10 from {}", dir.string()));
-    auto train = load_cifar10(dir, true);
-    auto test = load_cifar10(dir, false);
-    normalize_in_place(test.images);
+    auto train = milestones::load_cifar10(dir, true);
+    auto test = milestones::load_cifar10(dir, false);
+    milestones::normalize_cifar10(test.images);
     run.setting("train_images", train.count);
     run.setting("test_images", test.count);
 
     Generator generator(run.seed());
-    auto model = make_net(generator);
+    auto model = milestones::make_milestone_net("cifar10", generator);
 
     // The student's loader: a new shuffle each epoch, each image randomly shifted (zero padding)
     // and mirrored, assembled on the prefetch thread while the model trains on the previous batch.
     auto train_set = std::make_shared<data::TensorDataset>(
         from_vector(std::move(train.images), {train.count, 3, 32, 32}),
         from_vector(std::move(train.labels), {train.count}));
-    auto augment = std::make_shared<data::Compose>(
-        std::vector<data::TransformPtr>{std::make_shared<data::RandomCrop>(32, 4),
-                                        std::make_shared<data::RandomHorizontalFlip>(0.5),
-                                        std::make_shared<data::Normalize>(kMean, kStd)});
+    auto augment = std::make_shared<data::Compose>(std::vector<data::TransformPtr>{
+        std::make_shared<data::RandomCrop>(32, 4),
+        std::make_shared<data::RandomHorizontalFlip>(0.5),
+        std::make_shared<data::Normalize>(milestones::cifar10_mean(), milestones::cifar10_std())});
     data::DataLoader loader(train_set, {.batch_size = batch_size,
                                         .shuffle = true,
                                         .seed = run.seed(),
@@ -203,6 +121,7 @@ int main(int argc, char** argv) {
     train::Trainer trainer(*model, optimizer, nn::CrossEntropyLoss(), options);
 
     double test_accuracy = 0.0;
+    int epochs_done = 0;
     for (epoch = 1; epoch <= epochs && !milestones::Run::interrupted(); ++epoch) {
       milestones::StopOnInterrupt batches(loader);
       const double cpu0 = milestones::cpu_seconds();
@@ -220,8 +139,20 @@ int main(int argc, char** argv) {
                      {"images_per_second", static_cast<double>(stats.samples) / stats.seconds},
                      {"train_cpu_seconds", train_cpu},
                      {"eval_cpu_seconds", milestones::cpu_seconds() - eval_cpu0}});
+      epochs_done = epoch;
     }
     const bool passed = test_accuracy >= 0.75;
+    if (epochs_done > 0) {
+      const std::filesystem::path model_dir =
+          run.option("--model-dir").value_or(milestones::default_model_dir("cifar10").string());
+      milestones::save_milestone_model(model_dir, "cifar10", *model,
+                                       {{"test_accuracy", test_accuracy},
+                                        {"epochs", epochs_done},
+                                        {"seed", run.seed()},
+                                        {"passed", passed}});
+      run.say(fmt::format("Saved the model to {}/ (model.safetensors, config.json)",
+                          model_dir.string()));
+    }
     return run.finish(passed, "test accuracy >= 0.75", {{"test_accuracy", test_accuracy}});
   });
 }

@@ -13,6 +13,7 @@
 
 #include "idx.hpp"
 #include "run.hpp"
+#include "saved_model.hpp"
 #include "stop_on_interrupt.hpp"
 #include "tinytorch/dataloader.hpp"
 #include "tinytorch/layers.hpp"
@@ -25,8 +26,10 @@ using namespace tinytorch;  // NOLINT(google-build-using-namespace): a short pro
 
 int main(int argc, char** argv) {
   return milestones::guarded_main([&] {
-    milestones::Run run("mnist-cnn", "Handwritten digits with a convolutional net (1998)", argc,
-                        argv);
+    milestones::Run run(
+        "mnist-cnn", "Handwritten digits with a convolutional net (1998)", argc, argv,
+        {{"--model-dir", "DIR",
+          "where the trained model is saved (default .tito/milestones/mnist-cnn)"}});
     if (run.help_requested()) return 0;
     const int epochs = run.epochs(4);
     const std::int64_t batch_size = 128;
@@ -49,14 +52,8 @@ int main(int argc, char** argv) {
     run.setting("test_images", test.count);
 
     Generator generator(run.seed());
-    // 1 x 28 x 28 -> 16 x 28 x 28 -> 16 x 14 x 14 -> 32 x 10 x 10 -> 32 x 5 x 5 = 800 features.
-    nn::Sequential model(
-        nn::Conv2d(1, 16, 5, 1, 2, false, generator), nn::BatchNorm2d(16), nn::ReLU(),
-        nn::MaxPool2d(2), nn::Conv2d(16, 32, 5, 1, 0, false, generator), nn::BatchNorm2d(32),
-        nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
-        nn::Linear(800, 120, true, nn::Init::kaiming_uniform, generator), nn::ReLU(),
-        nn::Linear(120, 84, true, nn::Init::kaiming_uniform, generator), nn::ReLU(),
-        nn::Linear(84, 10, true, nn::Init::kaiming_uniform, generator));
+    const auto net = milestones::make_milestone_net("mnist-cnn", generator);
+    nn::Sequential& model = *net;
     optim::Adam optimizer(model.parameters(), optim::AdamOptions(lr));
     train::CosineAnnealingLR schedule(optimizer, epochs);
 
@@ -75,6 +72,7 @@ int main(int argc, char** argv) {
     train::Trainer trainer(model, optimizer, nn::CrossEntropyLoss(), options);
 
     double test_accuracy = 0.0;
+    int epochs_done = 0;
     for (epoch = 1; epoch <= epochs && !milestones::Run::interrupted(); ++epoch) {
       milestones::StopOnInterrupt batches(loader);
       const double cpu0 = milestones::cpu_seconds();
@@ -91,8 +89,20 @@ int main(int argc, char** argv) {
                      {"test_accuracy", test_accuracy},
                      {"train_cpu_seconds", train_cpu},
                      {"images_per_second", static_cast<double>(stats.samples) / stats.seconds}});
+      epochs_done = epoch;
     }
     const bool passed = test_accuracy >= 0.99;
+    if (epochs_done > 0) {
+      const std::filesystem::path model_dir =
+          run.option("--model-dir").value_or(milestones::default_model_dir("mnist-cnn").string());
+      milestones::save_milestone_model(model_dir, "mnist-cnn", model,
+                                       {{"test_accuracy", test_accuracy},
+                                        {"epochs", epochs_done},
+                                        {"seed", run.seed()},
+                                        {"passed", passed}});
+      run.say(fmt::format("Saved the model to {}/ (model.safetensors, config.json)",
+                          model_dir.string()));
+    }
     return run.finish(passed, "test accuracy >= 0.99", {{"test_accuracy", test_accuracy}});
   });
 }

@@ -4,6 +4,7 @@
 
 #include "idx.hpp"
 #include "run.hpp"
+#include "saved_model.hpp"
 #include "tinytorch/layers.hpp"
 #include "tinytorch/losses.hpp"
 #include "tinytorch/optimizers.hpp"
@@ -13,7 +14,9 @@ using namespace tinytorch;  // NOLINT(google-build-using-namespace): a short pro
 
 int main(int argc, char** argv) {
   return milestones::guarded_main([&] {
-    milestones::Run run("mnist", "Handwritten digits with an MLP (1986)", argc, argv);
+    milestones::Run run("mnist", "Handwritten digits with an MLP (1986)", argc, argv,
+                        {{"--model-dir", "DIR",
+                          "where the trained model is saved (default .tito/milestones/mnist)"}});
     if (run.help_requested()) return 0;
     const int epochs = run.epochs(12);
     const std::int64_t batch_size = 128;
@@ -31,10 +34,8 @@ int main(int argc, char** argv) {
     run.setting("test_images", test.count);
 
     Generator generator(run.seed());
-    nn::Sequential model(
-        nn::Linear(784, 128, true, nn::Init::kaiming_uniform, generator), nn::ReLU(),
-        nn::Linear(128, 64, true, nn::Init::kaiming_uniform, generator), nn::ReLU(),
-        nn::Linear(64, 10, true, nn::Init::kaiming_uniform, generator));
+    const auto net = milestones::make_milestone_net("mnist", generator);
+    nn::Sequential& model = *net;
     optim::Adam optimizer(model.parameters(), optim::AdamOptions(lr));
     train::CosineAnnealingLR schedule(optimizer, epochs);
     train::TensorBatches batches(from_vector(train.images, {train.count, 784}),
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     train::Trainer trainer(model, optimizer, nn::CrossEntropyLoss(), options);
 
     double test_accuracy = 0.0;
+    int epochs_done = 0;
     for (epoch = 1; epoch <= epochs && !milestones::Run::interrupted(); ++epoch) {
       const auto stats = trainer.train_epoch(batches);
       schedule.step();
@@ -59,8 +61,20 @@ int main(int argc, char** argv) {
                      {"train_accuracy", stats.accuracy},
                      {"test_accuracy", test_accuracy},
                      {"images_per_second", static_cast<double>(stats.samples) / stats.seconds}});
+      epochs_done = epoch;
     }
     const bool passed = test_accuracy >= 0.98;
+    if (epochs_done > 0) {
+      const std::filesystem::path model_dir =
+          run.option("--model-dir").value_or(milestones::default_model_dir("mnist").string());
+      milestones::save_milestone_model(model_dir, "mnist", model,
+                                       {{"test_accuracy", test_accuracy},
+                                        {"epochs", epochs_done},
+                                        {"seed", run.seed()},
+                                        {"passed", passed}});
+      run.say(fmt::format("Saved the model to {}/ (model.safetensors, config.json)",
+                          model_dir.string()));
+    }
     return run.finish(passed, "test accuracy >= 0.98", {{"test_accuracy", test_accuracy}});
   });
 }
