@@ -398,6 +398,18 @@ int run(const Options& o) {
     }
     data = env;
   }
+  const auto check = [](const std::vector<double>& values, const char* flag, bool energy) {
+    for (const double v : values) {
+      const bool ok = energy ? (v > 0.0 && v <= 1.0) : (v >= 0.0 && v < 1.0);
+      if (!ok) {
+        throw std::invalid_argument(
+            fmt::format("{} {}: each value must be in {}", flag, v, energy ? "(0, 1]" : "[0, 1)"));
+      }
+    }
+  };
+  check(o.sparsities, "--sparsities", false);
+  check(o.channel_amounts, "--channel-amounts", false);
+  check(o.energies, "--energies", true);
   // The saved models first: a missing one is the likelier mistake, and its error names the
   // milestone to run.
   for (const std::string id : {"mnist", "mnist-cnn"}) (void)load(o, id);

@@ -146,11 +146,13 @@ double pruned_train_step(nn::Module& model, optim::Optimizer& optimizer, const P
                          const std::function<Tensor(const Tensor&, const Tensor&)>& loss_fn,
                          const Tensor& x, const Tensor& y) {
   optimizer.zero_grad();
-  const Tensor loss = loss_fn(model(x), y);
+  const Tensor output = model(x);
+  const Tensor loss = loss_fn(output, y);
+  const double value = loss.item();
   loss.backward();
   optimizer.step();
   pruner.apply();  // the step moved pruned weights (momentum, Adam): put them back to zero
-  return loss.item();
+  return value;
 }
 
 // ---- structured pruning ------------------------------------------------------------------------
