@@ -88,9 +88,10 @@ std::vector<LayerSparsity> Pruner::report() const {
 double pruned_train_step(nn::Module& model, optim::Optimizer& optimizer, const Pruner& pruner,
                          const std::function<Tensor(const Tensor&, const Tensor&)>& loss_fn,
                          const Tensor& x, const Tensor& y) {
-  // TODO: zero_grad, loss = loss_fn(model(x), y), backward, step, and then pruner.apply(): a
-  //   momentum or Adam step moves a pruned weight even when its gradient is zero. Return
-  //   loss.item().
+  // TODO: x and y must be one batch (at least 1-d, the same size(0)), else std::invalid_argument
+  //   naming both shapes. Then zero_grad, loss = loss_fn(model(x), y), backward, step, and then
+  //   pruner.apply(): a momentum or Adam step moves a pruned weight even when its gradient is
+  //   zero. Return loss.item().
   (void)model;
   (void)optimizer;
   (void)pruner;

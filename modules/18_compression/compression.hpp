@@ -82,7 +82,8 @@ class Pruner {
 };
 
 /// One fine-tuning step of a pruned model: zero_grad, loss = loss_fn(model(x), y), backward,
-/// optimizer.step(), then pruner.apply(). Returns the loss before the step.
+/// optimizer.step(), then pruner.apply(). Returns the loss before the step. x and y that are not
+/// one batch (0-d, or different sizes of dimension 0): std::invalid_argument naming both shapes.
 double pruned_train_step(nn::Module& model, optim::Optimizer& optimizer, const Pruner& pruner,
                          const std::function<Tensor(const Tensor&, const Tensor&)>& loss_fn,
                          const Tensor& x, const Tensor& y);

@@ -145,14 +145,17 @@ std::vector<LayerSparsity> Pruner::report() const {
 double pruned_train_step(nn::Module& model, optim::Optimizer& optimizer, const Pruner& pruner,
                          const std::function<Tensor(const Tensor&, const Tensor&)>& loss_fn,
                          const Tensor& x, const Tensor& y) {
+  if (x.dim() == 0 || y.dim() == 0 || x.size(0) != y.size(0)) {
+    throw std::invalid_argument("pruned_train_step: inputs " + shape_to_string(x.shape()) +
+                                " and targets " + shape_to_string(y.shape()) +
+                                " are not one batch of the same size");
+  }
   optimizer.zero_grad();
-  const Tensor output = model(x);
-  const Tensor loss = loss_fn(output, y);
-  const double value = loss.item();
+  const Tensor loss = loss_fn(model(x), y);
   loss.backward();
   optimizer.step();
   pruner.apply();  // the step moved pruned weights (momentum, Adam): put them back to zero
-  return value;
+  return loss.item();
 }
 
 // ---- structured pruning ------------------------------------------------------------------------

@@ -240,6 +240,15 @@ TEST(Pruner, FineTuningChangesTheKeptWeightsAndReturnsTheLoss) {
   EXPECT_EQ(count_zeros(first->weight), 15);
 }
 
+TEST(Pruner, AStepOnInputsAndTargetsOfDifferentBatchSizesIsAnError) {
+  auto model = two_scale_mlp();
+  const auto pruner = compress::Pruner::per_layer(*model, 0.5);
+  optim::SGD sgd(model->parameters(), optim::SGDOptions(0.1));
+  EXPECT_THROW((void)compress::pruned_train_step(*model, sgd, pruner, cross_entropy, zeros({4, 6}),
+                                                 zeros({3})),
+               std::invalid_argument);
+}
+
 // ---- structured pruning ----
 
 TEST(OutputNorms, AreTheL2NormOfEachFilter) {
