@@ -6,6 +6,10 @@
 // every later module's matrix products rely on.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,5 +47,35 @@ TEST(EnvironmentCheckpoint, TheLinkedBlasMultipliesMatrices) {
   EXPECT_EQ(c, (std::vector<float>{19, 22, 43, 50}));
   EXPECT_EQ(setup::system_info().blas, std::string(kernels::blas_info()));
 }
+
+/// Not a test: when tito runs this checkpoint (it sets TITO_STATE_DIR to the course's .tito/), this
+/// program, linked against your library, hands tito your module 01 report: format_system_info()
+/// and environment_problems() as your code computes them. `tito system info` and `tito system
+/// doctor` show it from then on. Written to a temporary file and renamed, so never half a file.
+class ReportForTito : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const char* dir = std::getenv("TITO_STATE_DIR");
+    if (dir == nullptr || *dir == '\0') return;
+    nlohmann::json doc;
+    try {
+      const setup::SystemInfo info = setup::system_info();
+      doc = {{"report", setup::format_system_info(info)},
+             {"problems", setup::environment_problems(info)}};
+    } catch (const std::exception&) {
+      return;  // a function still a stub: nothing of yours to show yet
+    }
+    const std::filesystem::path file = std::filesystem::path(dir) / "system_report.json";
+    const std::filesystem::path temp = file.string() + ".tmp";
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    std::ofstream(temp) << doc.dump(2) << "\n";
+    std::filesystem::rename(temp, file, ec);
+  }
+};
+
+// GoogleTest owns (and deletes) the environments it is given.
+const ::testing::Environment* const report_for_tito = ::testing::AddGlobalTestEnvironment(
+    new ReportForTito);  // NOLINT(cppcoreguidelines-owning-memory)
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <string_view>
 
 #include "core/context.hpp"
 #include "core/tasks.hpp"
@@ -40,6 +41,27 @@ CLI::App* parsed_leaf(CLI::App& app) {
   return leaf;
 }
 
+/// --json anywhere on the command line, even when the line does not parse.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--json") return true;
+  }
+  return false;
+}
+
+/// CLI11's own message and status (help and --version are "errors" that exit 0); with --json, the
+/// one JSON document a script expects, and the message on stderr as well.
+int report_parse_error(CLI::App& app, const CLI::ParseError& e, bool json) {
+  const bool is_help = e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success);
+  if (!json || is_help) return app.exit(e);
+  const int status = e.get_exit_code();  // the status app.exit(e) would return
+  fmt::print("{}\n",
+             nlohmann::json{{"ok", false}, {"error", e.what()}, {"exit_status", status}}.dump(2));
+  std::fflush(stdout);
+  fmt::print(stderr, "error: {}\nRun with --help for more information.\n", e.what());
+  return status;
+}
+
 int report_error(Context& ctx, const std::exception& e, int status) {
   const auto* build = dynamic_cast<const tito::BuildError*>(&e);
   if (ctx.options.json && !ctx.emitted()) {
@@ -62,14 +84,19 @@ int run(int argc, char** argv) {
   for (const auto& group : tito::command_groups()) group.install(app, commands);
   Context ctx;
   add_global_options(app, ctx.options);
+  if (argc == 1) {  // `tito` alone: what can I type? (as git and cargo answer)
+    fmt::print("{}", app.help());
+    return tito::kExitOk;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return report_parse_error(app, e, wants_json(argc, argv));
   }
   CLI::App* leaf = parsed_leaf(app);
   const tito::Action* action = commands.find(leaf);
-  if (action == nullptr) {
+  if (action == nullptr) {  // a group without its command, e.g. `tito module`: its help
+    std::fflush(stdout);
     fmt::print(stderr, "{}", leaf->help());
     return tito::kExitUsage;
   }
@@ -85,6 +112,9 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout, so that piped into one file (`tito ... 2>&1 | tee log`, CI logs) our
+  // lines and the errors on stderr keep the order in which they were said.
+  std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -1,7 +1,14 @@
 #include "binary.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+
+#include "tinytorch/autograd.hpp"
 
 namespace milestones {
 
@@ -37,6 +44,43 @@ double binary_accuracy(const tinytorch::Tensor& logits, const std::vector<float>
     correct += (base[i * stride] > 0.0f) == (labels[i] > 0.5f) ? 1 : 0;
   }
   return n == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(n);
+}
+
+std::vector<std::string> parts_to_run(const Run& run, const std::vector<std::string>& known) {
+  const auto given = run.option("--parts");
+  if (!given) return known;
+  std::vector<std::string> parts;
+  std::istringstream list(*given);
+  for (std::string part; std::getline(list, part, ',');) {
+    if (std::find(known.begin(), known.end(), part) == known.end()) {
+      throw std::invalid_argument(
+          fmt::format("--parts: '{}' is not a part of this milestone; "
+                      "valid: {}",
+                      part, fmt::join(known, ", ")));
+    }
+    parts.push_back(part);
+  }
+  if (parts.empty()) throw std::invalid_argument("--parts needs at least one part");
+  return parts;
+}
+
+ExtraOption parts_option() {
+  return {"--parts", "LIST", "comma-separated parts to run: by-hand, autograd (default: both)"};
+}
+
+GradModeOff::GradModeOff() : previous_(tinytorch::autograd::GradMode::is_enabled()) {
+  tinytorch::autograd::GradMode::set_enabled(false);
+}
+
+GradModeOff::~GradModeOff() {
+  tinytorch::autograd::GradMode::set_enabled(previous_);
+}
+
+tinytorch::Tensor linear_backward(const tinytorch::nn::Linear& layer, const tinytorch::Tensor& x,
+                                  const tinytorch::Tensor& dy) {
+  layer.weight.set_grad(dy.transpose(0, 1).matmul(x));       // (out, N) @ (N, in) = (out, in)
+  if (layer.bias.defined()) layer.bias.set_grad(dy.sum(0));  // b was broadcast over the rows
+  return dy.matmul(layer.weight);                            // (N, out) @ (out, in) = (N, in)
 }
 
 }  // namespace milestones

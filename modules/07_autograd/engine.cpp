@@ -10,8 +10,13 @@ namespace tinytorch::autograd {
 NoGradGuard::NoGradGuard() : previous_(true) {
   throw NotImplemented("07_autograd", "NoGradGuard::NoGradGuard");
 }
-// TODO: restore the mode saved by the constructor.
-NoGradGuard::~NoGradGuard() = default;
+// TODO: restore the mode the constructor saved in previous_. Without this line the guard switches
+// gradients off for the rest of the program: every later backward() finds no graph. (A destructor
+// must not throw, so this stub does nothing instead of throwing NotImplemented; the tests of the
+// guard fail until you write it.)
+NoGradGuard::~NoGradGuard() {
+  // your line: switch grad mode back to previous_
+}
 
 // TODO: undo broadcasting. Broadcasting copied an operand (a) along new leading dimensions and
 // (b) along its dimensions of size 1; each copy received its own share of the gradient, so the

@@ -115,11 +115,12 @@ TEST(Journey, Module01FromFailingTestsToCompletion) {
   ASSERT_EQ(tito(course.root(), {"module", "start", "01"}).status, 0);
 
   {
-    SCOPED_TRACE("module test 01 against the stub: real failures, real counts");
-    const Output r = tito(course.root(), {"module", "test", "01", "--json"});
+    SCOPED_TRACE("module test (no number: the started module) against the stub: real counts");
+    const Output r = tito(course.root(), {"module", "test", "--json"});
     EXPECT_EQ(r.status, 1) << r.err;
     const json doc = r.json();
     ASSERT_TRUE(doc.contains("suites")) << doc.dump(2) << r.err;
+    EXPECT_EQ(doc["module"], "01_setup");
     EXPECT_EQ(doc["ok"], false);
     EXPECT_GE(doc["failed"].get<int>(), 1);
     EXPECT_GE(doc["passed"].get<int>(), 1);
@@ -131,6 +132,16 @@ TEST(Journey, Module01FromFailingTestsToCompletion) {
     ASSERT_FALSE((*fail)["failures"].empty());
     EXPECT_NE((*fail)["failures"][0].get<std::string>().find("not implemented"), std::string::npos);
     for (const auto& suite : doc["suites"]) expect_counts_match_a_direct_run(course, suite);
+  }
+  {
+    SCOPED_TRACE("--filter runs the matching tests only; a pattern matching none is refused");
+    const Output one = tito(
+        course.root(), {"module", "test", "01", "--filter", "TitoProbe.AlwaysPasses", "--json"});
+    EXPECT_EQ(one.status, 0) << one.out << one.err;
+    EXPECT_EQ(one.json()["total"], 1) << one.out;
+    const Output none = tito(course.root(), {"module", "test", "01", "--filter", "NoSuch.*"});
+    EXPECT_EQ(none.status, 2) << none.out << none.err;
+    EXPECT_NE(none.err.find("matches no test of module 01_setup"), std::string::npos) << none.err;
   }
   {
     SCOPED_TRACE("complete 01 against the stub is refused and records nothing");
@@ -159,6 +170,10 @@ TEST(Journey, Module01FromFailingTestsToCompletion) {
     EXPECT_EQ(progress["modules"]["01_setup"]["exported"], true);
     EXPECT_FALSE(progress["modules"]["01_setup"]["completed_at"].get<std::string>().empty());
     if (fs::exists(course.root() / "checkpoints" / "environment_test.cpp")) {
+      // The checkpoint's program, linked against the student's library, handed tito their report.
+      const Output info = tito(course.root(), {"system", "info"});
+      EXPECT_NE(info.out.find("Your library's report"), std::string::npos) << info.out;
+      EXPECT_NE(info.out.find("  compiler: "), std::string::npos) << info.out;
       EXPECT_EQ(progress["checkpoints"]["environment"]["passed"], true) << progress.dump(2);
       EXPECT_GE(progress["checkpoints"]["environment"]["tests_total"].get<int>(), 1);
       const json checkpoints = tito(course.root(), {"checkpoint", "status", "--json"}).json();

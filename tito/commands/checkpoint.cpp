@@ -61,10 +61,10 @@ int status(Context& ctx) {
   Table table({"id", "module", "question", "achieved"});
   for (const auto& c : list) {
     const bool yes = c["achieved"].get<bool>();
-    std::string when = yes ? c["achieved_at"].get<std::string>() : "not yet";
+    std::string when = yes ? local_time(c["achieved_at"].get<std::string>()) : "not yet";
     if (!yes && c.contains("last_run")) {
       when = fmt::format(
-          "not yet (last run {}: {}/{} passed)", c["last_run"]["at"].get<std::string>(),
+          "not yet (last run {}: {}/{} passed)", local_time(c["last_run"]["at"].get<std::string>()),
           c["last_run"]["tests_passed"].get<int>(), c["last_run"]["tests_total"].get<int>());
     }
     table.add_row({Cell(c["id"].get<std::string>(), Tone::bold),
@@ -109,8 +109,8 @@ int timeline(Context& ctx) {
     return kExitOk;
   }
   for (const auto& [at, c] : events) {
-    ui.line(
-        fmt::format("{}  {}  {}", ui.paint(at, Tone::dim), ui.paint(c->id, Tone::ok), c->question));
+    ui.line(fmt::format("{}  {}  {}", ui.paint(local_time(at), Tone::dim),
+                        ui.paint(c->id, Tone::ok), c->question));
   }
   ui.line(fmt::format("{} of {} checkpoints achieved.", events.size(), checkpoints.size()));
   return kExitOk;

@@ -38,12 +38,51 @@ fs::path result_file(const Course& course, const Milestone& m) {
   return course.state_dir() / "milestones" / (m.id + ".json");
 }
 
-std::vector<std::string> missing_modules(const Milestone& m, const Progress& progress) {
+std::vector<std::string> missing_of(const std::vector<std::string>& required,
+                                    const Progress& progress) {
   std::vector<std::string> missing;
-  for (const auto& dir : m.requires_modules) {
+  for (const auto& dir : required) {
     if (!progress.completed(dir)) missing.push_back(dir);
   }
   return missing;
+}
+
+std::vector<std::string> missing_modules(const Milestone& m, const Progress& progress) {
+  return missing_of(m.requires_modules, progress);
+}
+
+/// A student release has no solutions/: there, --reference is never suggested.
+bool has_reference(const Course& course) {
+  return fs::exists(course.root() / "solutions");
+}
+
+/// "01 and 07" -> the commands that complete them.
+std::string complete_commands(const std::vector<std::string>& dirs) {
+  std::vector<std::string> steps;
+  for (const auto& dir : dirs) steps.push_back("tito module complete " + dir.substr(0, 2));
+  return fmt::format("{}", fmt::join(steps, "; "));
+}
+
+/// The parts whose modules are all complete, in order.
+std::vector<const MilestonePart*> unlocked_parts(const Milestone& m, const Progress& progress) {
+  std::vector<const MilestonePart*> parts;
+  for (const auto& part : m.parts) {
+    if (missing_of(part.requires_modules, progress).empty()) parts.push_back(&part);
+  }
+  return parts;
+}
+
+/// "part 2 (autograd: ...) needs 07_autograd: tito module complete 07", one per locked part.
+std::vector<std::string> waiting_parts_text(const Milestone& m, const Progress& progress) {
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < m.parts.size(); ++i) {
+    const auto missing = missing_of(m.parts[i].requires_modules, progress);
+    if (missing.empty()) continue;
+    lines.push_back(fmt::format("part {} of {} ({}: {}) needs {}: {}, then `tito milestone run {}`",
+                                i + 1, m.parts.size(), m.parts[i].id, m.parts[i].title,
+                                fmt::join(missing, ", "), complete_commands(missing), m.id));
+  }
+  return lines;
 }
 
 json milestone_json(const Course& course, const Milestone& m, const Progress& progress) {
@@ -57,6 +96,16 @@ json milestone_json(const Course& course, const Milestone& m, const Progress& pr
               {"requires", m.requires_modules},
               {"missing_modules", missing_modules(m, progress)},
               {"info", m.info}};
+  if (!m.parts.empty()) {
+    json parts = json::array();
+    for (const auto& part : m.parts) {
+      parts.push_back({{"id", part.id},
+                       {"title", part.title},
+                       {"requires", part.requires_modules},
+                       {"missing_modules", missing_of(part.requires_modules, progress)}});
+    }
+    doc["parts"] = parts;
+  }
   switch (result.state) {
     case MilestoneResult::State::never_run:
       doc["last_run"] = nullptr;
@@ -69,6 +118,7 @@ json milestone_json(const Course& course, const Milestone& m, const Progress& pr
       doc["last_run"] = {{"passed", result.passed},           {"finished_at", result.finished_at},
                          {"library", result.library},         {"wall_seconds", result.wall_seconds},
                          {"interrupted", result.interrupted}, {"final", result.final_metrics}};
+      if (!result.parts.empty()) doc["last_run"]["parts"] = result.parts;
       break;
   }
   return doc;
@@ -79,8 +129,9 @@ std::string last_run_text(const json& last) {
   if (last.contains("unreadable")) return "unreadable result file";
   std::string text = last.at("passed").get<bool>() ? "PASSED" : "not passed";
   if (last.value("interrupted", false)) text = "interrupted";
+  if (last.contains("parts")) text += fmt::format(" [{}]", fmt::join(last["parts"], ", "));
   return fmt::format("{} ({} library, {:.0f} s, {})", text, last.value("library", "?"),
-                     last.value("wall_seconds", 0.0), last.value("finished_at", ""));
+                     last.value("wall_seconds", 0.0), local_time(last.value("finished_at", "")));
 }
 
 int list(Context& ctx) {
@@ -95,19 +146,27 @@ int list(Context& ctx) {
   }
   const Ui& ui = ctx.ui();
   Table table({"id", "year", "title", "gate", "ready", "last run"});
-  for (const auto& d : docs) {
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const json& d = docs[i];
     const bool ready = d["missing_modules"].empty();
-    table.add_row(
-        {Cell(d["id"].get<std::string>(), Tone::bold), std::to_string(d["year"].get<int>()),
-         d["title"].get<std::string>(), d["gate"].get<std::string>(),
-         Cell(ready ? "yes" : fmt::format("needs {} modules", d["missing_modules"].size()),
-              ready ? Tone::ok : Tone::dim),
-         last_run_text(d["last_run"])});
+    std::string ready_text =
+        ready ? "yes" : fmt::format("needs {} modules", d["missing_modules"].size());
+    if (const auto& parts = milestones[i].parts; ready && !parts.empty()) {
+      const std::size_t open = unlocked_parts(milestones[i], progress).size();
+      if (open < parts.size()) ready_text = fmt::format("part 1 of {}", parts.size());
+    }
+    table.add_row({Cell(d["id"].get<std::string>(), Tone::bold),
+                   std::to_string(d["year"].get<int>()), d["title"].get<std::string>(),
+                   d["gate"].get<std::string>(), Cell(ready_text, ready ? Tone::ok : Tone::dim),
+                   last_run_text(d["last_run"])});
   }
   table.print(ui);
   ui.line();
-  ui.line(
-      "Run one with `tito milestone run ID` (your library) or add --reference (the solutions).");
+  ui.line(has_reference(course)
+              ? "Run one with `tito milestone run ID` (your library) or add --reference (the "
+                "solutions)."
+              : "Run one with `tito milestone run ID`: it trains with your own library "
+                "(`tito milestone info ID` says what it needs).");
   return kExitOk;
 }
 
@@ -128,6 +187,10 @@ int info(Context& ctx, const std::string& id) {
   ui.line(fmt::format("data set  {}",
                       m.dataset.empty() ? "none (generated by the program)" : m.dataset));
   ui.line(fmt::format("requires  {}", fmt::join(m.requires_modules, ", ")));
+  for (std::size_t i = 0; i < m.parts.size(); ++i) {
+    ui.line(fmt::format("part {}    {}: {} (needs {})", i + 1, m.parts[i].id, m.parts[i].title,
+                        m.parts[i].requires_modules.back()));
+  }
   const auto missing = doc["missing_modules"].get<std::vector<std::string>>();
   ui.line(fmt::format("missing   {}", missing.empty()
                                           ? "nothing: ready to run"
@@ -195,7 +258,7 @@ fs::path build_program(Context& ctx, const Milestone& m, bool reference) {
   // The milestones as a project of their own, linked against the student's exported library.
   BuildTree tree(course.root() / "milestones", course.root() / "build" / "milestones");
   const ProcessResult configured =
-      tree.configure({"-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_PREFIX_PATH=" + prefix.string()});
+      tree.configure({"CMAKE_BUILD_TYPE=Release", "CMAKE_PREFIX_PATH=" + prefix.string()});
   if (!configured.ok()) {
     throw BuildError(
         "configuring the milestones against your library failed (" + configured.describe() + ")",
@@ -254,14 +317,25 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
   const Course& course = ctx.course();
   const auto milestones = load_milestones(course);
   const Milestone& m = resolve(milestones, options.id);
+  const Progress progress = ctx.progress().load();
+  std::vector<std::string> parts_run;  // empty: the program's default (every part)
+  std::vector<std::string> waiting;    // the parts still locked, as sentences
   if (!options.reference) {
-    const auto missing = missing_modules(m, ctx.progress().load());
+    const auto missing = missing_modules(m, progress);
     if (!missing.empty()) {
-      throw TitoError(fmt::format(
-          "milestone '{}' needs these modules completed first: {}. Complete them with `tito module "
-          "complete NN`, or add --reference to run it on the reference solutions.",
-          m.id, fmt::join(missing, ", ")));
+      throw TitoError(fmt::format("milestone '{}' needs these modules completed first: {} ({}){}",
+                                  m.id, fmt::join(missing, ", "), complete_commands(missing),
+                                  has_reference(course)
+                                      ? ", or add --reference to run it on the reference solutions"
+                                      : ""));
     }
+    for (const MilestonePart* part : unlocked_parts(m, progress)) parts_run.push_back(part->id);
+    waiting = waiting_parts_text(m, progress);
+  }
+  if (!waiting.empty()) {
+    ctx.ui().line(fmt::format("{}: running part{} {} of {}; {}.", m.id,
+                              parts_run.size() == 1 ? "" : "s", fmt::join(parts_run, ", "),
+                              m.parts.size(), fmt::join(waiting, "; ")));
   }
   const fs::path program = build_program(ctx, m, options.reference);
   const fs::path out = result_file(course, m);
@@ -280,20 +354,28 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
     }
     argv.insert(argv.end(), {"--data-dir", data->string()});
   }
+  if (!waiting.empty())
+    argv.insert(argv.end(), {"--parts", fmt::format("{}", fmt::join(parts_run, ","))});
   if (options.epochs > 0) argv.insert(argv.end(), {"--epochs", std::to_string(options.epochs)});
   if (options.seed >= 0) argv.insert(argv.end(), {"--seed", std::to_string(options.seed)});
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (ctx.ui().json()) argv.emplace_back("--quiet");
   if (!generating) fs::remove(out);  // a stale result must never pass for this run's
-  ctx.ui().line(fmt::format("Running {} on the {} library ...", m.id,
+  ctx.ui().line(fmt::format("Running {}{} on the {} library ...", m.id,
+                            waiting.empty() ? "" : fmt::format(" ({})", fmt::join(parts_run, ", ")),
                             options.reference ? "reference" : "student's"));
   const int status = run_in_terminal(argv, course.root());
   if (!generating) stamp_library(out, options.reference);
   if (ctx.ui().json()) {
     json doc = {{"ok", status == 0}, {"milestone", m.id}, {"exit_status", status}};
+    if (!m.parts.empty() && !options.reference) {
+      doc["parts_run"] = parts_run;
+      doc["parts_waiting"] = waiting;
+    }
     doc["result"] = raw_result(out);
     ctx.emit(doc);
   }
+  for (const auto& line : waiting) ctx.ui().line(fmt::format("Next: {}.", line));
   return status == 0 ? kExitOk : kExitFailure;
 }
 

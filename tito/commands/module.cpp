@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -47,6 +48,11 @@ std::string shorten(const std::string& text, std::size_t width) {
   while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
   if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80) != 0) out.pop_back();
   return out + "...";
+}
+
+/// A path as the student types it from the course root.
+std::string relative_to(const Course& course, const fs::path& path) {
+  return path.lexically_relative(course.root()).string();
 }
 
 std::string hours_text(double hours) {
@@ -204,7 +210,8 @@ int start(Context& ctx, const std::string& arg) {
   if (previous == "completed") {
     ui.line(fmt::format("Module {} is already completed.", m.dir));
   } else if (previous == "started") {
-    ui.line(fmt::format("Module {} was already started ({}).", m.dir, entry.started_at));
+    ui.line(
+        fmt::format("Module {} was already started ({}).", m.dir, local_time(entry.started_at)));
   } else {
     ui.line(ui.paint(fmt::format("Started module {}: {}", m.dir, m.title), Tone::ok));
   }
@@ -214,9 +221,51 @@ int start(Context& ctx, const std::string& arg) {
   return kExitOk;
 }
 
-int test(Context& ctx, const std::string& arg, int timeout) {
-  const ModuleInfo& m = ctx.course().resolve_module(arg);
-  const TestReport report = test_module(ctx, m, std::chrono::seconds(timeout));
+/// The module named on the command line, else the one the student is on: the first started module,
+/// else the first available one (said aloud, so that a surprise is visible).
+const ModuleInfo& chosen_module(Context& ctx, const std::string& arg) {
+  const Course& course = ctx.course();
+  if (!arg.empty()) return course.resolve_module(arg);
+  const Progress progress = ctx.progress().load();
+  const ModuleInfo* current = nullptr;
+  for (const char* wanted : {"started", "available"}) {
+    for (const auto& m : course.modules()) {
+      if (current == nullptr && module_state(m, progress) == wanted) current = &m;
+    }
+  }
+  if (current == nullptr) {
+    throw UsageError("every module is complete: name one, e.g. `tito module test 01`");
+  }
+  ctx.ui().line(ctx.ui().paint(
+      fmt::format("Module {}: the one you are on (to pick another, give its number)", current->dir),
+      Tone::dim));
+  return *current;
+}
+
+/// --filter: GoogleTest reads GTEST_FILTER in every test program tito starts (the run and its
+/// listing alike), so one pattern selects the same tests everywhere.
+void select_tests(const std::string& filter) {
+  if (!filter.empty()) ::setenv("GTEST_FILTER", filter.c_str(), 1);
+}
+
+/// With --filter, a suite none of whose tests match ran nothing, which is no failure; with no
+/// match at all the pattern is wrong.
+void drop_unmatched_suites(TestReport& report, const ModuleInfo& m, const std::string& filter) {
+  if (filter.empty()) return;
+  std::erase_if(report.suites, [](const SuiteRun& s) { return s.report_read && s.tests.empty(); });
+  if (report.suites.empty()) {
+    throw UsageError(fmt::format(
+        "--filter '{}' matches no test of module {}. Tests are named Suite.Name (e.g. "
+        "'Tensor.*' or '*Broadcast*'); `tito module test {}` shows the names of those that fail",
+        filter, m.dir, m.number_text()));
+  }
+}
+
+int test(Context& ctx, const std::string& arg, int timeout, const std::string& filter) {
+  const ModuleInfo& m = chosen_module(ctx, arg);
+  select_tests(filter);
+  TestReport report = test_module(ctx, m, std::chrono::seconds(timeout));
+  drop_unmatched_suites(report, m, filter);
   if (ctx.ui().json()) {
     ctx.emit(report.to_json());
   } else {
@@ -256,11 +305,34 @@ std::string next_step(const Course& course, const Progress& progress) {
   return "every module is complete";
 }
 
+std::optional<fs::file_time_type> modified_at(const fs::path& file) {
+  std::error_code ec;
+  const auto when = fs::last_write_time(file, ec);
+  return ec ? std::nullopt : std::optional(when);
+}
+
+/// The report the environment checkpoint's program (linked against the student's library) just
+/// wrote: their format_system_info() and environment_problems(), shown as the module's payoff.
+void show_system_report(const Ui& ui, const fs::path& file) {
+  json doc;
+  try {
+    doc = json::parse(read_file_text(file));
+    ui.heading("Your library reports (format_system_info; again any time: tito system info):");
+    std::istringstream lines(doc.at("report").get<std::string>());
+    for (std::string line; std::getline(lines, line);) ui.line("  " + line);
+    for (const auto& problem : doc.at("problems")) ui.check(Tone::fail, problem.get<std::string>());
+  } catch (const std::exception& e) {
+    ui.warning(fmt::format("{}: unreadable report ({})", file.string(), e.what()));
+  }
+}
+
 int complete(Context& ctx, const std::string& arg, int timeout) {
   const Course& course = ctx.course();
-  const ModuleInfo& m = course.resolve_module(arg);
+  const ModuleInfo& m = chosen_module(ctx, arg);
   require_unlocked(m, ctx.progress().load());
   const Ui& ui = ctx.ui();
+  const fs::path report_file = course.state_dir() / "system_report.json";
+  const auto report_before = modified_at(report_file);
   const TestReport tests = test_module(ctx, m, std::chrono::seconds(timeout));
   if (!ui.json()) print_test_report(ui, tests);
   json doc = {{"module", m.dir}, {"tests", tests.to_json()}, {"completed", false}};
@@ -291,6 +363,7 @@ int complete(Context& ctx, const std::string& arg, int timeout) {
   doc["completed"] = true;
   doc["next"] = next_step(course, progress);
   if (!ui.json()) {
+    if (modified_at(report_file) != report_before) show_system_report(ui, report_file);
     ui.line(ui.paint(fmt::format("Module {} completed.", m.dir), Tone::ok));
     ui.line(fmt::format("Next: {}", next_step(course, progress)));
   }
@@ -314,8 +387,13 @@ int reset(Context& ctx, const std::string& arg) {
   }
   const std::string stamp = utc_file_stamp();
   json backups = json::array();
+  std::vector<std::string> untouched;  // already the stub: nothing of the student's to keep
   for (const auto& [file, content] : stubs) {
     const fs::path current = course.module_dir(m) / file;
+    if (fs::exists(current) && read_file_text(current) == content) {
+      untouched.push_back(file);
+      continue;
+    }
     if (fs::exists(current)) {
       fs::path backup = course.state_dir() / "backups" / m.dir / (file + "." + stamp);
       for (int i = 1; fs::exists(backup); ++i) {
@@ -334,16 +412,30 @@ int reset(Context& ctx, const std::string& arg) {
     it->second.completed_at.clear();
     it->second.exported = false;
     it->second.exported_at.clear();
+    // The module's checkpoint was earned with the code just replaced: it is not achieved any more
+    // (earn it again with `tito module complete`), so checkpoint status agrees with module status.
+    if (m.checkpoint) p.checkpoints.erase(*m.checkpoint);
   });
   const std::string state = module_state(m, progress);
   if (ctx.ui().json()) {
-    ctx.emit({{"ok", true}, {"module", m.dir}, {"state", state}, {"backups", backups}});
+    ctx.emit({{"ok", true},
+              {"module", m.dir},
+              {"state", state},
+              {"backups", backups},
+              {"untouched", untouched}});
     return kExitOk;
   }
   const Ui& ui = ctx.ui();
+  for (const auto& file : untouched) {
+    ui.line(fmt::format("modules/{}/{} is still the stub: nothing to back up", m.dir, file));
+  }
   for (const auto& b : backups) {
-    ui.line(fmt::format("Backed up {} -> {}", b["file"].get<std::string>(),
-                        b["backup"].get<std::string>()));
+    const fs::path file(b["file"].get<std::string>());
+    const fs::path backup(b["backup"].get<std::string>());
+    ui.line(
+        fmt::format("Backed up {} -> {}", relative_to(course, file), relative_to(course, backup)));
+    ui.line(fmt::format("  to get your version back: cp {} {}", relative_to(course, backup),
+                        relative_to(course, file)));
   }
   ui.line(ui.paint(fmt::format("Restored the stub{} of module {}; its state is now {}.",
                                stubs.size() == 1 ? "" : "s", m.dir, state),
@@ -351,11 +443,13 @@ int reset(Context& ctx, const std::string& arg) {
   return kExitOk;
 }
 
+constexpr const char* kModuleHelp = "Module: 2, 02, tensor or 02_tensor";
+
 /// Adds a leaf taking one module argument.
 CLI::App* module_leaf(CLI::App& parent, const char* name, const char* help,
                       const std::shared_ptr<std::string>& arg) {
   CLI::App* leaf = parent.add_subcommand(name, help);
-  leaf->add_option("module", *arg, "Module: 2, 02 or 02_tensor")->required();
+  leaf->add_option("module", *arg, kModuleHelp)->required();
   return leaf;
 }
 
@@ -376,14 +470,24 @@ void install(CLI::App& app, Commands& commands) {
   commands.add(
       module_leaf(*group, "start", "Unlock a module and show where its lesson and files are", arg),
       [arg](Context& c) { return start(c, *arg); });
-  commands.add(with_timeout(module_leaf(*group, "test", "Build and run the module's tests", arg)),
-               [arg, timeout](Context& c) { return test(c, *arg, *timeout); });
+  auto filter = std::make_shared<std::string>();
+  CLI::App* test_leaf = group->add_subcommand("test", "Build and run the module's tests");
+  test_leaf->add_option("module", *arg,
+                        kModuleHelp + std::string(" (default: the one you are on)"));
+  test_leaf->add_option("--filter", *filter,
+                        "Only the tests whose Suite.Name matches this GoogleTest pattern, e.g. "
+                        "'Tensor.Matmul*' (':' separates patterns, '-' excludes)");
+  commands.add(with_timeout(test_leaf),
+               [arg, timeout, filter](Context& c) { return test(c, *arg, *timeout, *filter); });
   commands.add(
       with_timeout(module_leaf(*group, "export",
                                "Build and install your library, run the module's checkpoint", arg)),
       [arg, timeout](Context& c) { return export_cmd(c, *arg, *timeout); });
-  commands.add(with_timeout(module_leaf(*group, "complete",
-                                        "Test, export and mark the module completed", arg)),
+  CLI::App* complete_leaf =
+      group->add_subcommand("complete", "Test, export and mark the module completed");
+  complete_leaf->add_option("module", *arg,
+                            kModuleHelp + std::string(" (default: the one you are on)"));
+  commands.add(with_timeout(complete_leaf),
                [arg, timeout](Context& c) { return complete(c, *arg, *timeout); });
   commands.add(
       module_leaf(*group, "reset", "Back up your files and restore the module's stubs", arg),

@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 #include <sys/utsname.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -11,6 +13,7 @@
 
 #include "core/context.hpp"
 #include "core/datasets.hpp"
+#include "core/json_file.hpp"
 #include "core/runner.hpp"
 
 namespace tito {
@@ -282,6 +285,71 @@ std::vector<Check> course_checks(Context& ctx) {
   return {};
 }
 
+/// The student's own module 01 report, as the environment checkpoint (a program linked against
+/// their library) left it in .tito/system_report.json; nullopt before that has run.
+struct StudentReport {
+  std::string report;                 // format_system_info(system_info())
+  std::vector<std::string> problems;  // environment_problems(system_info())
+  std::string written_at;
+};
+
+std::optional<StudentReport> student_report(Context& ctx) {
+  const Course* course = ctx.try_course();
+  if (course == nullptr) return std::nullopt;
+  const fs::path file = course->state_dir() / "system_report.json";
+  if (!fs::exists(file)) return std::nullopt;
+  try {
+    const json doc = read_json_file(file);
+    StudentReport r{doc.at("report").get<std::string>(),
+                    doc.at("problems").get<std::vector<std::string>>(), ""};
+    const auto written = fs::last_write_time(file);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::file_clock::to_sys(written).time_since_epoch());
+    const std::time_t when = seconds.count();
+    std::tm local{};
+    char text[64] = "";
+    if (localtime_r(&when, &local) != nullptr) {
+      r.written_at =
+          std::string(text, std::strftime(text, sizeof text, "%Y-%m-%d %H:%M %Z", &local));
+    }
+    return r;
+  } catch (const std::exception& e) {
+    ctx.ui().warning(
+        fmt::format("{}: not a report written by the environment checkpoint ({}); "
+                    "`tito checkpoint test environment` writes it again",
+                    file.string(), e.what()));
+    return std::nullopt;
+  }
+}
+
+/// Where the report comes from, for the line that says it is not there yet.
+std::string report_hint(Context& ctx) {
+  const Course* course = ctx.try_course();
+  const CheckpointInfo* c = course != nullptr && course->has_checkpoints()
+                                ? course->find_checkpoint("environment")
+                                : nullptr;
+  if (c == nullptr || !c->module) return "";
+  return fmt::format(
+      "`tito module complete {}` runs the environment checkpoint, linked against your "
+      "library",
+      c->module->substr(0, 2));
+}
+
+std::vector<Check> student_report_checks(Context& ctx) {
+  const auto r = student_report(ctx);
+  if (!r) return {};
+  if (r->problems.empty()) {
+    return {{"your library", Tone::ok,
+             "your environment_problems() finds nothing (" + r->written_at + ")", ""}};
+  }
+  std::vector<Check> checks;
+  for (const auto& problem : r->problems) {
+    checks.push_back({"your library", Tone::fail, problem,
+                      "your environment_problems() says so (" + r->written_at + ")"});
+  }
+  return checks;
+}
+
 int doctor(Context& ctx) {
   std::vector<Check> checks = {
       tool_check("g++", {"g++", "-dumpfullversion"}, 12, 0,
@@ -289,7 +357,7 @@ int doctor(Context& ctx) {
       tool_check("cmake", {"cmake", "--version"}, 3, 25, "apt-get install cmake (3.25 or newer)"),
       tool_check("ninja", {"ninja", "--version"}, 0, 0, "apt-get install ninja-build")};
   for (auto&& group : {dependency_checks(), std::vector<Check>{threads_check()}, course_checks(ctx),
-                       data_checks(ctx)}) {
+                       data_checks(ctx), student_report_checks(ctx)}) {
     checks.insert(checks.end(), group.begin(), group.end());
   }
   const auto failures = std::count_if(checks.begin(), checks.end(),
@@ -334,12 +402,30 @@ int info(Context& ctx) {
     doc["cores"] = cores();
     doc["course root"] = course != nullptr ? json(course->root().string()) : json(nullptr);
     doc["data dir"] = data ? json(data->string()) : json(nullptr);
+    const auto mine = student_report(ctx);
+    doc["your report"] = mine ? json{{"report", mine->report},
+                                     {"problems", mine->problems},
+                                     {"written_at", mine->written_at}}
+                              : json(nullptr);
     ctx.emit(doc);
     return kExitOk;
   }
+  const Ui& ui = ctx.ui();
   Table table({"", ""});
   for (const auto& [key, value] : rows) table.add_row({Cell(key, Tone::bold), value});
-  table.print(ctx.ui());
+  table.print(ui);
+  ui.line();
+  if (const auto mine = student_report(ctx)) {
+    ui.heading(fmt::format("Your library's report: format_system_info(system_info()), {}",
+                           mine->written_at));
+    std::istringstream lines(mine->report);
+    for (std::string line; std::getline(lines, line);) ui.line("  " + line);
+    for (const auto& problem : mine->problems) ui.check(Tone::fail, problem);
+  } else if (const std::string hint = report_hint(ctx); !hint.empty()) {
+    ui.line(
+        ui.paint(fmt::format("Your own format_system_info() report appears here once {}.", hint),
+                 Tone::dim));
+  }
   return kExitOk;
 }
 

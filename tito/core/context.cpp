@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 namespace tito {
 
@@ -17,6 +18,12 @@ std::vector<CommandGroup>& group_list() {
 bool no_color_env() {
   const char* value = std::getenv("NO_COLOR");
   return value != nullptr && *value != '\0';  // no-color.org: present and not empty
+}
+
+/// TERM=dumb (Emacs shells, some CI consoles) draws escape codes as text.
+bool dumb_terminal() {
+  const char* term = std::getenv("TERM");
+  return term != nullptr && std::string_view(term) == "dumb";
 }
 
 }  // namespace
@@ -33,6 +40,9 @@ const Course* Context::try_course() {
     const auto root = options.root.empty() ? Course::find_root(fs::current_path())
                                            : Course::check_root(fs::path(options.root));
     course_.emplace(Course::load(root));
+    // Programs tito starts (checkpoints, milestones) may hand results back through .tito/, e.g. the
+    // environment checkpoint's system_report.json.
+    ::setenv("TITO_STATE_DIR", course_->state_dir().c_str(), 1);
     return &*course_;
   } catch (const TitoError& e) {
     course_error_ = e.what();
@@ -41,7 +51,7 @@ const Course* Context::try_course() {
 }
 
 const Ui& Context::ui() {
-  if (!ui_) ui_.emplace(!options.no_color && !no_color_env(), options.json);
+  if (!ui_) ui_.emplace(!options.no_color && !no_color_env() && !dumb_terminal(), options.json);
   return *ui_;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -162,6 +163,19 @@ Course Course::load(const fs::path& root) {
   return course;
 }
 
+/// Module order (the order of the folders), whatever the order of checkpoints.json: a listing
+/// follows the course, and an entry added at the end of the file cannot put 13 before 11. A
+/// checkpoint no module names comes last, in file order.
+void Course::sort_by_module(std::vector<CheckpointInfo>& checkpoints) const {
+  const auto rank = [&](const CheckpointInfo& c) {
+    const ModuleInfo* m = c.module ? find_module(*c.module) : nullptr;
+    return m != nullptr ? m->number : std::numeric_limits<int>::max();
+  };
+  std::stable_sort(
+      checkpoints.begin(), checkpoints.end(),
+      [&](const CheckpointInfo& a, const CheckpointInfo& b) { return rank(a) < rank(b); });
+}
+
 void Course::load_checkpoints() {
   const fs::path file = checkpoints_file();
   if (!fs::exists(file)) {
@@ -187,6 +201,7 @@ void Course::load_checkpoints() {
       }
       checkpoints_.push_back(std::move(c));
     }
+    sort_by_module(checkpoints_);
   } catch (const json::exception& e) {
     checkpoints_error_ = fmt::format("{}: {}", file.string(), e.what());
   } catch (const std::invalid_argument& e) {
@@ -207,10 +222,14 @@ const ModuleInfo& Course::resolve_module(std::string_view text) const {
     }
   } else {
     found = find_module(arg);
+    for (const auto& m : modules_) {
+      if (found == nullptr && m.name == arg) found = &m;  // "tensor", as module.json names it
+    }
   }
   if (found == nullptr) {
-    throw UsageError(fmt::format("'{}' is not a module. Valid modules (number or folder name): {}",
-                                 arg, valid_modules_text()));
+    throw UsageError(
+        fmt::format("'{}' is not a module. Valid modules (number, name or folder name): {}", arg,
+                    valid_modules_text()));
   }
   return *found;
 }

@@ -69,7 +69,8 @@ class Course {
   [[nodiscard]] fs::path module_dir(const ModuleInfo& m) const { return root_ / "modules" / m.dir; }
   [[nodiscard]] const std::vector<ModuleInfo>& modules() const { return modules_; }
 
-  /// Accepts "2", "02" or "02_tensor"; throws UsageError listing the valid modules otherwise.
+  /// Accepts "2", "02", "tensor" or "02_tensor"; throws UsageError listing the valid modules
+  /// otherwise.
   [[nodiscard]] const ModuleInfo& resolve_module(std::string_view text) const;
   [[nodiscard]] const ModuleInfo* find_module(std::string_view dir) const;
   /// "01 (01_setup), 02 (02_tensor)".
@@ -92,6 +93,7 @@ class Course {
 
  private:
   void load_checkpoints();
+  void sort_by_module(std::vector<CheckpointInfo>& checkpoints) const;
 
   fs::path root_;
   std::vector<ModuleInfo> modules_;

@@ -20,18 +20,46 @@ std::string text_field(const json& entry, const char* key) {
   return entry.at(key).get<std::string>();
 }
 
+std::vector<MilestonePart> parse_parts(const json& m) {
+  std::vector<MilestonePart> parts;
+  if (!m.contains("parts")) return parts;
+  for (const json& p : m.at("parts")) {
+    if (!p.is_object()) throw std::invalid_argument("every part must be an object");
+    parts.push_back({text_field(p, "id"), p.value("title", ""),
+                     p.at("requires").get<std::vector<std::string>>()});
+  }
+  if (parts.size() == 1) throw std::invalid_argument("\"parts\" needs two parts or none");
+  return parts;
+}
+
 Milestone parse_milestone(const json& m) {
   if (!m.is_object()) throw std::invalid_argument("every entry must be an object");
   const json& dataset = m.at("dataset");
-  return {text_field(m, "id"),
-          text_field(m, "title"),
-          int_field(m, "year"),
-          m.value("after", ""),
-          m.at("requires").get<std::vector<std::string>>(),
-          dataset.is_null() ? "" : dataset.get<std::string>(),
-          text_field(m, "gate"),
-          text_field(m, "program"),
-          m.value("info", "")};
+  Milestone milestone{text_field(m, "id"),
+                      text_field(m, "title"),
+                      int_field(m, "year"),
+                      m.value("after", ""),
+                      m.at("requires").get<std::vector<std::string>>(),
+                      parse_parts(m),
+                      dataset.is_null() ? "" : dataset.get<std::string>(),
+                      text_field(m, "gate"),
+                      text_field(m, "program"),
+                      m.value("info", "")};
+  if (!milestone.parts.empty() &&
+      milestone.parts.front().requires_modules != milestone.requires_modules) {
+    throw std::invalid_argument(fmt::format(
+        "milestone '{}': \"requires\" must list what its first part requires", milestone.id));
+  }
+  return milestone;
+}
+
+/// Every module a milestone names, in its requires and in its parts'.
+std::vector<std::string> named_modules(const Milestone& m) {
+  std::vector<std::string> all = m.requires_modules;
+  for (const auto& part : m.parts) {
+    all.insert(all.end(), part.requires_modules.begin(), part.requires_modules.end());
+  }
+  return all;
 }
 
 }  // namespace
@@ -50,7 +78,7 @@ std::vector<Milestone> load_milestones(const Course& course) {
     }
     for (const json& m : doc.at("milestones")) {
       Milestone milestone = parse_milestone(m);
-      for (const auto& dir : milestone.requires_modules) {
+      for (const auto& dir : named_modules(milestone)) {
         if (course.find_module(dir) == nullptr) {
           throw std::invalid_argument(fmt::format(
               "milestone '{}' requires '{}', which is not a module", milestone.id, dir));
@@ -99,6 +127,11 @@ MilestoneResult read_milestone_result(const fs::path& file) {
   result.wall_seconds = optional("wall_seconds", 0.0, [](const json& j) { return j.is_number(); });
   result.interrupted = optional("interrupted", false, [](const json& j) { return j.is_boolean(); });
   if (doc.contains("final") && doc.at("final").is_object()) result.final_metrics = doc.at("final");
+  if (doc.contains("settings") && doc.at("settings").is_object()) {
+    for (const json& part : doc.at("settings").value("parts", json::array())) {
+      if (part.is_string()) result.parts.push_back(part.get<std::string>());
+    }
+  }
   result.state = MilestoneResult::State::ok;
   return result;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The milestone registry, milestones/milestones.json: {"milestones": [{"id", "title", "year",
-// "after", "requires": [module dirs], "dataset", "gate", "program", "info"}]}, and the result file
+// "after", "requires": [module dirs], "parts": [{"id", "title", "requires"}] (optional), "dataset",
+// "gate", "program", "info"}]}, and the result file
 // each milestone program writes, .tito/milestones/<id>.json. Both are outside input (hand-edited,
 // half-written by a killed run): every malformed file is a TitoError naming it, never a crash.
 #include <filesystem>
@@ -12,13 +13,23 @@
 
 namespace tito {
 
+/// One part of a milestone in parts (XOR by hand after module 06, with autograd after 07): the
+/// program runs the parts it is given (--parts a,b); tito gives the ones whose modules are
+/// complete.
+struct MilestonePart {
+  std::string id;
+  std::string title;
+  std::vector<std::string> requires_modules;
+};
+
 struct Milestone {
   std::string id;
   std::string title;
   int year = 0;
   std::string after;
-  std::vector<std::string> requires_modules;
-  std::string dataset;  // empty: none
+  std::vector<std::string> requires_modules;  // what the first part (or the whole) needs
+  std::vector<MilestonePart> parts;           // empty: one program, no parts
+  std::string dataset;                        // empty: none
   std::string gate;
   std::string program;
   std::string info;
@@ -37,6 +48,7 @@ struct MilestoneResult {
   bool interrupted = false;
   std::string finished_at;
   std::string library = "unknown";
+  std::vector<std::string> parts;  // the parts the run covered (settings.parts); empty: no parts
   double wall_seconds = 0;
   nlohmann::json final_metrics = nlohmann::json::object();
 };

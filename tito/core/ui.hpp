@@ -15,6 +15,14 @@ enum class Tone { plain, ok, warn, fail, dim, bold, accent };
 /// glyphs).
 [[nodiscard]] std::size_t display_width(std::string_view utf8);
 
+/// A stored UTC time ("2026-01-31T12:00:00Z", as the progress store writes it) in the local zone
+/// for people: "2026-01-31 13:00 CET". Anything else comes back unchanged. JSON keeps UTC.
+[[nodiscard]] std::string local_time(const std::string& utc);
+
+/// `text` cut into lines of at most `width` columns, at spaces where possible (a word longer than
+/// the width is split). Never returns an empty list.
+[[nodiscard]] std::vector<std::string> wrap_text(std::string_view text, std::size_t width);
+
 class Ui {
  public:
   Ui(bool want_color, bool json);
@@ -31,6 +39,9 @@ class Ui {
   void check(Tone tone, std::string_view message) const;
   void error(std::string_view message) const;    // always stderr
   void warning(std::string_view message) const;  // always stderr
+  /// The terminal's width for stream(): $COLUMNS when set (as git and cargo read it), else the
+  /// terminal's own when stream() is one; 0 (no limit) when the output goes to a file or a pipe.
+  [[nodiscard]] std::size_t columns() const;
   /// "[##########----------]  3/20 (15%)".
   [[nodiscard]] std::string progress_bar(std::size_t done, std::size_t total, int width = 30) const;
 
@@ -50,7 +61,9 @@ struct Cell {
 };
 
 /// Columns aligned on display width; colour is applied after padding so escapes never skew
-/// alignment.
+/// alignment. A table wider than Ui::columns() shrinks its widest columns and wraps their cells
+/// onto continuation lines (at spaces where it can), so nothing is cut and nothing runs past the
+/// edge.
 class Table {
  public:
   explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
@@ -58,6 +71,9 @@ class Table {
   void print(const Ui& ui) const;
 
  private:
+  /// Natural widths, shrunk (widest first) until the row fits in `limit` columns (0: no limit).
+  [[nodiscard]] std::vector<std::size_t> fitted_widths(std::size_t limit) const;
+
   std::vector<std::string> headers_;
   std::vector<std::vector<Cell>> rows_;
 };

@@ -35,12 +35,17 @@ class Autograd : public ::testing::Test {
   void TearDown() override { GradMode::set_enabled(true); }
 };
 
-TEST_F(Autograd, NoGradGuardTurnsRecordingOffAndBackOn) {
+TEST_F(Autograd, NoGradGuardTurnsRecordingOff) {
   Tensor x = tensor({1, 2}).requires_grad_();
-  {
-    NoGradGuard no_grad;
-    EXPECT_EQ((x * 2.0f).grad_fn(), nullptr);
-  }
+  NoGradGuard no_grad;
+  EXPECT_EQ((x * 2.0f).grad_fn(), nullptr);
+}
+
+TEST_F(Autograd, NoGradGuardTurnsRecordingBackOnWhenItEnds) {
+  Tensor x = tensor({1, 2}).requires_grad_();
+  { NoGradGuard no_grad; }
+  EXPECT_TRUE(GradMode::is_enabled())
+      << "grad mode is still off after the guard ended: ~NoGradGuard must restore previous_";
   EXPECT_NE((x * 2.0f).grad_fn(), nullptr);
 }
 
