@@ -14,7 +14,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config git python3-pip \
   libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
-  libopenblas-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libelf-dev bubblewrap
+  libopenblas-dev liblapacke-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libelf-dev bubblewrap
 # bubblewrap isolates each test where the container allows namespaces; where it does not, tito
 # grades with --isolation process (tests run as nobody) and flags every result for review.
 cmake_version=$(cmake --version | head -n1 | sed -E 's/.* ([0-9]+\.[0-9]+).*/\1/')
