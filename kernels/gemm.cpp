@@ -23,6 +23,19 @@ constexpr int64_t kSplitWork = int64_t{1} << 17;
 void serial_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc) {
+  if (m == 1 && k > 0) {
+    // One row of A (a decode step of a KV-cached model, module 16): C is a vector-matrix product.
+    // The packed kernel would pack all of B to read it once and pad the row to a 4- or 6-row
+    // tile; gemv streams B once, unpacked. c is zeroed first when beta == 0, so NaN there cannot
+    // leak into the result whatever the BLAS's scal does with 0 * NaN.
+    if (beta == 0.0f) std::fill(c, c + n, 0.0f);
+    const auto inc_a = static_cast<blasint>(trans_a ? lda : 1);  // A's one row, as a vector
+    // trans_b: B is (n, k) row-major, c = B a; else B is (k, n), c = B^T a.
+    cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans,
+                static_cast<blasint>(trans_b ? n : k), static_cast<blasint>(trans_b ? k : n), alpha,
+                b, static_cast<blasint>(ldb), a, inc_a, beta, c, 1);
+    return;
+  }
   if (detail::packed_sgemm_is_vectorised()) {
     detail::packed_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
