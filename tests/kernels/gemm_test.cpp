@@ -87,6 +87,17 @@ TEST(Sgemm, MatchesOpenBlasWithEveryTranspose) {
   }
 }
 
+// One row of A (a KV-cached decode step) takes the gemv path: every transpose, strides, alpha and
+// beta, NaN in C under beta = 0.
+TEST(Sgemm, OneRowProductsMatchOpenBlas) {
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      EXPECT_LT(max_error({ta, tb, 1, 45, 29, 1.0f, 0.0f}), kTolerance) << ta << tb;
+      EXPECT_LT(max_error({ta, tb, 1, 512, 128, -0.5f, 0.75f, 3}), kTolerance) << ta << tb;
+    }
+  }
+}
+
 TEST(Sgemm, SumsLongerThanOneCacheBlockAddUp) {
   EXPECT_LT(max_error({false, false, 20, 40, 257, 1.0f, 0.0f}), kTolerance);
   EXPECT_LT(max_error({false, false, 100, 2100, 600, 1.0f, 0.5f}), kTolerance);
