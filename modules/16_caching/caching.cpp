@@ -4,7 +4,7 @@
 // Every body below throws NotImplemented until you replace it. Run `tito module test 16` after
 // each function. Suggested order: ops::narrow, ops::cat, KVCache (constructor, append, the
 // accessors, reset, bytes), GPTCache, attention_with_cache, block_with_cache, forward_with_cache,
-// generate_with_cache. sample_next_token is written for you (caching_ops.cpp).
+// sample_next_token, generate_with_cache.
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
@@ -63,8 +63,10 @@ CachedKV KVCache::append(const Tensor& k, const Tensor& v) {
   // TODO:
   //   1. k and v must both be 4-d (B, H, T, D) with B, H, D the buffers' sizes, T >= 1 and the
   //      same T: else std::invalid_argument naming k's, v's and the buffers' shapes.
-  //   2. length_ + T > capacity(): std::length_error naming T, length_ and the capacity. Check
-  //      BEFORE writing anything: a refused append must leave the cache as it was.
+  //   2. autograd::GradMode::is_enabled() and k or v requires_grad(): std::logic_error (copy_
+  //      is not recorded, so the graph would silently end here; say "use NoGradGuard").
+  //      length_ + T > capacity(): std::length_error naming T, length_ and the capacity. Check
+  //      everything BEFORE writing: a refused append must leave the cache as it was.
   //   3. Copy into the next free positions: ops::narrow(keys_, 2, length_, T).copy_(k), the same
   //      for v. Then length_ += T.
   //   4. Return {keys(), values()}.
@@ -202,6 +204,21 @@ Tensor forward_with_cache(nn::GPT& model, const Tensor& ids, GPTCache& cache) {
   (void)ids;
   (void)cache;
   throw NotImplemented("16_caching", "forward_with_cache");
+}
+
+std::int64_t sample_next_token(std::span<const float> logits, const SamplingOptions& options,
+                               Generator& generator) {
+  // TODO: the rule of module 14's generate, step 4, for one row of logits (your module 14 code
+  //   is the place to start). Empty logits: std::invalid_argument.
+  //   - temperature == 0: the index of the largest logit, the first one on ties.
+  //   - else: if 0 < top_k < V, drop every logit below the top_k-th largest (std::nth_element on
+  //     a copy finds it); p_i = e^((z_i - max z) / temperature) over the kept ids (in double);
+  //     u = generator.uniform() * sum p; return the first id whose running sum of p exceeds u
+  //     (and the last kept id if rounding leaves u just above the sum).
+  (void)logits;
+  (void)options;
+  (void)generator;
+  throw NotImplemented("16_caching", "sample_next_token");
 }
 
 Generation generate_with_cache(nn::GPT& model, const std::vector<std::int64_t>& prompt,

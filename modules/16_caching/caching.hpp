@@ -52,8 +52,9 @@ class KVCache {
   /// Copies k and v, each (batch, heads, T, head_dim) with T >= 1, into positions length() ..
   /// length() + T - 1, advances length() by T and returns views of positions 0 .. length() - 1.
   /// k or v of another shape: std::invalid_argument naming both shapes and the expected one;
-  /// length() + T > capacity(): std::length_error naming T, length() and capacity(), and the
-  /// cache is left unchanged.
+  /// length() + T > capacity(): std::length_error naming T, length() and capacity(); k or v that
+  /// requires grad while grad mode is on: std::logic_error (the copy would cut the graph: run
+  /// inference under autograd::NoGradGuard). A refused append leaves the cache unchanged.
   CachedKV append(const Tensor& k, const Tensor& v);
   /// Views (batch, heads, length(), head_dim) of the filled positions (a 0-length view when empty).
   [[nodiscard]] Tensor keys() const;
@@ -80,7 +81,8 @@ class KVCache {
 /// embed_dim / num_heads), so it holds up to `context` positions, the most the model can read.
 class GPTCache {
  public:
-  /// An invalid config (GPT's rules) or batch < 1: std::invalid_argument.
+  /// num_layers, num_heads, context or embed_dim < 1, embed_dim not divisible by num_heads, or
+  /// batch < 1: std::invalid_argument.
   explicit GPTCache(const nn::GPTConfig& config, std::int64_t batch = 1);
 
   /// Positions cached (every layer holds the same number).
@@ -127,9 +129,10 @@ class GPTCache {
 [[nodiscard]] Tensor forward_with_cache(nn::GPT& model, const Tensor& ids, GPTCache& cache);
 
 /// The next id from one position's logits z (V), by module 14's rule (SamplingOptions): greedy at
-/// temperature 0 (the first argmax), else top-k, softmax(z / temperature) and one draw
-/// u = generator.uniform(), the first id whose cumulative probability exceeds u.
-/// Framework-owned (caching_ops.cpp): your generate_with_cache calls it.
+/// temperature 0 (the first argmax on ties); else keep the top_k largest logits (0 or more than V
+/// keeps all; ties with the k-th stay), p_i = e^((z_i - max z) / temperature) over the kept ids,
+/// and with one draw u = generator.uniform() * sum p, the first id (in increasing order) whose
+/// running sum of p exceeds u. Empty logits: std::invalid_argument.
 [[nodiscard]] std::int64_t sample_next_token(std::span<const float> logits,
                                              const SamplingOptions& options, Generator& generator);
 

@@ -6,7 +6,10 @@
 // of the filled ones: no reallocation and no concatenation, so a step's cost depends on how many
 // positions are cached only through the one q k^T and weights v it must do anyway.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -104,6 +107,11 @@ CachedKV KVCache::append(const Tensor& k, const Tensor& v) {
                                 shape_to_string(v.shape()) + " must both be (batch " + str(s[0]) +
                                 ", heads " + str(s[1]) + ", T >= 1, head_dim " + str(s[3]) +
                                 ") with the same T, for a cache of shape " + shape_to_string(s));
+  }
+  if (autograd::GradMode::is_enabled() && (k.requires_grad() || v.requires_grad())) {
+    throw std::logic_error(
+        "KVCache::append: k or v requires grad, and copying it into the cache would cut the "
+        "graph; a cache is for inference: run it under autograd::NoGradGuard");
   }
   const int64_t T = k.size(2);
   if (length_ + T > s[2]) {
@@ -271,6 +279,43 @@ Tensor forward_with_cache(nn::GPT& model, const Tensor& ids, GPTCache& cache) {
   x = (*model.ln_f)(x);
   if (model.head) return (*model.head)(x);
   return x.matmul(model.wte->weight.transpose(0, 1));  // (B, T, V)
+}
+
+// ---- sampling -----------------------------------------------------------------------------------
+
+int64_t sample_next_token(std::span<const float> logits, const SamplingOptions& options,
+                          Generator& generator) {
+  const auto V = static_cast<int64_t>(logits.size());
+  if (V == 0) throw std::invalid_argument("sample_next_token: no logits (V = 0)");
+  const float* z = logits.data();
+  if (options.temperature == 0.0f) return std::max_element(z, z + V) - z;  // first on ties
+  // top-k: every logit below the k-th largest drops out (ties with it stay).
+  float cutoff = -std::numeric_limits<float>::infinity();
+  if (options.top_k > 0 && options.top_k < V) {
+    std::vector<float> sorted(z, z + V);
+    std::nth_element(sorted.begin(), sorted.begin() + (options.top_k - 1), sorted.end(),
+                     std::greater<>());
+    cutoff = sorted[static_cast<std::size_t>(options.top_k - 1)];
+  }
+  // softmax(z / temperature) over the kept ids; subtracting the max keeps exp from overflowing.
+  const float top = *std::max_element(z, z + V);
+  std::vector<double> p(static_cast<std::size_t>(V), 0.0);
+  double sum = 0.0;
+  for (int64_t i = 0; i < V; ++i) {
+    if (z[i] >= cutoff) p[i] = std::exp(static_cast<double>(z[i] - top) / options.temperature);
+    sum += p[i];
+  }
+  // Inverse CDF: the first id whose running sum passes u.
+  const double u = generator.uniform() * sum;
+  double running = 0.0;
+  int64_t last = 0;
+  for (int64_t i = 0; i < V; ++i) {
+    if (p[i] == 0.0) continue;
+    running += p[i];
+    last = i;
+    if (running > u) return i;
+  }
+  return last;  // rounding left u just above the sum
 }
 
 // ---- generate_with_cache ------------------------------------------------------------------------
