@@ -15,8 +15,10 @@
 // The model: the tinygpt milestone's saved model (.tito/milestones/tinygpt, written by `tito
 // milestone run tinygpt`) when present, else a seeded random model of the same shape; the output
 // says which. Timings do not depend on the weights, only on the shape.
+//
+// Its few options are parsed by hand, as tinytorch-bench's are: CLI11 would add about 20 s of
+// compiling to every CI run for four flags.
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -58,19 +60,19 @@ Model load_model(const fs::path& dir, std::uint64_t seed) {
                         dir.string())};
   }
   std::ifstream in(config_file);
-  nlohmann::json doc;
+  nn::GPTConfig c;
   try {
-    doc = nlohmann::json::parse(in).at("model");
+    const nlohmann::json doc = nlohmann::json::parse(in).at("model");
+    c = nn::GPTConfig{.vocab_size = doc.at("vocab_size").get<std::int64_t>(),
+                      .context = doc.at("context").get<std::int64_t>(),
+                      .embed_dim = doc.at("embed_dim").get<std::int64_t>(),
+                      .num_heads = doc.at("num_heads").get<std::int64_t>(),
+                      .num_layers = doc.at("num_layers").get<std::int64_t>(),
+                      .tied_head = doc.at("tied_head").get<bool>()};
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(config_file.string() + ": malformed (" + e.what() +
                              "); run `tito milestone run tinygpt` again to rewrite it");
   }
-  const nn::GPTConfig c{.vocab_size = doc.at("vocab_size").get<std::int64_t>(),
-                        .context = doc.at("context").get<std::int64_t>(),
-                        .embed_dim = doc.at("embed_dim").get<std::int64_t>(),
-                        .num_heads = doc.at("num_heads").get<std::int64_t>(),
-                        .num_layers = doc.at("num_layers").get<std::int64_t>(),
-                        .tied_head = doc.at("tied_head").get<bool>()};
   Generator g(seed);
   auto gpt = std::make_unique<nn::GPT>(c, g);
   train::load_checkpoint(*gpt, dir / "model.safetensors");
@@ -103,27 +105,80 @@ double tokens_per_second(std::int64_t tokens, F&& generate_once) {
   return static_cast<double>(tokens) / s.count();
 }
 
-}  // namespace
+const char* const kUsage =
+    "usage: caching-bench [--tokens N] [--repeats N] [--seed N] [--model-dir DIR] [--json]\n"
+    "  --tokens N       new tokens per run (default 256)\n"
+    "  --repeats N      timed runs of each mode (default 5)\n"
+    "  --seed N         the random model's seed when no model is saved (default 0)\n"
+    "  --model-dir DIR  where the tinygpt milestone saved its model (default "
+    ".tito/milestones/tinygpt)\n"
+    "  --json           print only the JSON result line\n";
 
-int main(int argc, char** argv) {
-  CLI::App app{"caching-bench: tokens/s of generation with and without the KV cache (module 16)"};
+struct Options {
   std::int64_t tokens = 256;
   int repeats = 5;
   std::uint64_t seed = 0;
   std::string model_dir = ".tito/milestones/tinygpt";
   bool json_only = false;
-  app.add_option("--tokens", tokens, "new tokens per run (default 256)")
-      ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--repeats", repeats, "timed runs of each mode (default 5)")
-      ->check(CLI::Range(1, 1000));
-  app.add_option("--seed", seed, "the random model's seed when no model is saved (default 0)");
-  app.add_option("--model-dir", model_dir,
-                 "where the tinygpt milestone saved its model (default .tito/milestones/tinygpt)");
-  app.add_flag("--json", json_only, "print only the JSON result line");
-  CLI11_PARSE(app, argc, argv);
+};
 
+// A whole number in [low, high] for `flag`, else std::invalid_argument naming both.
+std::int64_t number(const std::string& flag, const std::string& text, std::int64_t low,
+                    std::int64_t high) {
+  std::size_t used = 0;
+  std::int64_t v = 0;
   try {
-    Model model = load_model(model_dir, seed);
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || v < low || v > high) {
+    throw std::invalid_argument(flag + " " + text + ": expected a whole number from " +
+                                std::to_string(low) + " to " + std::to_string(high));
+  }
+  return v;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value\n" + kUsage);
+      return argv[++i];
+    };
+    if (arg == "--tokens") {
+      o.tokens = number(arg, value(), 1, 1 << 20);
+    } else if (arg == "--repeats") {
+      o.repeats = static_cast<int>(number(arg, value(), 1, 1000));
+    } else if (arg == "--seed") {
+      o.seed = static_cast<std::uint64_t>(number(arg, value(), 0, INT64_MAX));
+    } else if (arg == "--model-dir") {
+      o.model_dir = value();
+    } else if (arg == "--json") {
+      o.json_only = true;
+    } else {
+      throw std::invalid_argument("unknown option " + arg + "\n" + kUsage);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
+  try {
+    const Options opt = parse(argc, argv);
+    const std::int64_t tokens = opt.tokens;
+    const int repeats = opt.repeats;
+    const bool json_only = opt.json_only;
+    Model model = load_model(opt.model_dir, opt.seed);
     nn::GPT& gpt = *model.gpt;
     const std::vector<std::int64_t> prompt = {0};
     const SamplingOptions greedy{.temperature = 0.0f};
