@@ -5,9 +5,9 @@
 // also compared with OpenBLAS's (largest relative difference), so a fast wrong rung shows.
 // Then the caches this machine reports (sysfs) and the fused bias + ReLU against its unfused form.
 // --json prints one JSON object per measurement instead of the table.
-#include <CLI/CLI.hpp>
 #include <cblas.h>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -159,8 +159,8 @@ void print_caches() {
 
 std::string cell(const Measurement& m) {
   if (!m.gflops) return "not implemented";
-  std::string text = fmt::format("{:7.1f} ({:.1f}-{:.1f})", m.gflops->median, m.gflops->min,
-                                 m.gflops->max);
+  std::string text =
+      fmt::format("{:7.1f} ({:.1f}-{:.1f})", m.gflops->median, m.gflops->min, m.gflops->max);
   if (m.max_rel_diff > 1e-3) text += " WRONG";
   return text;
 }
@@ -198,13 +198,13 @@ void print_table(const std::vector<Measurement>& all, const Options& options) {
     fmt::print("{}\n", line);
   }
   const int64_t big = options.sizes.back();
-  if (const auto *best = find(all, "5 parallel", big, 1), *blas = find(all, "OpenBLAS", big, 1);
+  if (const auto* best = find(all, "5 parallel", big, 1), *blas = find(all, "OpenBLAS", big, 1);
       best != nullptr && blas != nullptr) {
     fmt::print("\nrung 5 / OpenBLAS, 1 thread, n={}: {:.0f}%\n", big,
                100.0 * best->gflops->median / blas->gflops->median);
   }
   for (int64_t n : options.sizes) {
-    if (const auto *top = find(all, "5 parallel", n, 1), *bottom = find(all, "1 naive", n, 1);
+    if (const auto* top = find(all, "5 parallel", n, 1), *bottom = find(all, "1 naive", n, 1);
         top != nullptr && bottom != nullptr) {
       fmt::print("rung 5 / rung 1, 1 thread, n={}: {:.1f}x\n", n,
                  top->gflops->median / bottom->gflops->median);
@@ -240,8 +240,11 @@ void fused_bench(const Options& options) {
     }
     const Stats s = stats(rates);
     if (options.json) {
-      std::cout << nlohmann::json{{"op", name}, {"gbytes_per_s", s.median}, {"min", s.min},
-                                  {"max", s.max}, {"runs", s.runs}}
+      std::cout << nlohmann::json{{"op", name},
+                                  {"gbytes_per_s", s.median},
+                                  {"min", s.min},
+                                  {"max", s.max},
+                                  {"runs", s.runs}}
                 << "\n";
     } else {
       fmt::print("  {:<18} {:6.1f} ({:.1f}-{:.1f})\n", name, s.median, s.min, s.max);

@@ -30,7 +30,8 @@ namespace tinytorch::accel {
 
 using std::int64_t;
 
-// ---- the ladder ----------------------------------------------------------------------------------
+// ---- the ladder
+// ----------------------------------------------------------------------------------
 
 void gemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -83,7 +84,8 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
   //      with AVX-512, 16 with SSE). a * b, a + b work lane by lane; vfloat{} + x broadcasts x;
   //      std::memcpy loads and stores it at any address.
   //   3. The tile: kMr rows x kNr = 2 vectors of C, e.g. 6 x 16 with 16 vector registers.
-  //   4. for jc (nc), for pc (kc): pack op(B)[pc.., jc..] into panels of kNr columns, each (kb, kNr)
+  //   4. for jc (nc), for pc (kc): pack op(B)[pc.., jc..] into panels of kNr columns, each (kb,
+  //   kNr)
   //      row after row, zero-padded past the edge. for ic (mc): pack alpha * op(A)[ic.., pc..]
   //      into panels of kMr rows, each stored column after column (kb, kMr), zero-padded.
   //      for each (kMr, kNr) tile: the micro-kernel.
@@ -119,12 +121,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   throw NotImplemented("15_acceleration", "matmul");
 }
 
-// ---- convolution ---------------------------------------------------------------------------------
+// ---- convolution
+// ---------------------------------------------------------------------------------
 
 void im2col(const float* images, int64_t count, const kernels::ConvGeometry& g, float* cols) {
   // TODO: for each image n, channel c, tap (i, j), output pixel (ho, wo):
-  //   cols[((c*kh + i)*kw + j) * (count*L) + n*L + ho*Wo + wo] = x[n][c][ho*s - p + i][wo*s - p + j]
-  //   or 0 where that row or column falls in the padding. g.out_h(), g.out_w() give Ho, Wo.
+  //   cols[((c*kh + i)*kw + j) * (count*L) + n*L + ho*Wo + wo] = x[n][c][ho*s - p + i][wo*s - p +
+  //   j] or 0 where that row or column falls in the padding. g.out_h(), g.out_w() give Ho, Wo.
   (void)images, (void)count, (void)g, (void)cols;
   throw NotImplemented("15_acceleration", "im2col");
 }
@@ -136,8 +139,8 @@ void col2im(const float* cols, int64_t count, const kernels::ConvGeometry& g, fl
   throw NotImplemented("15_acceleration", "col2im");
 }
 
-Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                      int64_t stride, int64_t padding) {
+Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+                      int64_t padding) {
   // TODO: module 09's convolution on your own kernels.
   //   1. Check as module 09 does: 4-d input and weight, matching channels, stride >= 1,
   //      padding >= 0, a kernel no larger than the padded input, bias (O) when defined.
@@ -156,7 +159,8 @@ Conv2dGrads conv2d_backward(const Tensor& input, const Tensor& weight, const Ten
   throw NotImplemented("15_acceleration", "conv2d_backward");
 }
 
-// ---- one fused operation -------------------------------------------------------------------------
+// ---- one fused operation
+// -------------------------------------------------------------------------
 
 void bias_relu_unfused(const float* x, const float* bias, int64_t rows, int64_t cols, float* y) {
   // TODO: pass 1 writes y = x + bias (bias[j] added to column j of every row); pass 2 reads y back

@@ -5,7 +5,8 @@
 //
 //     accel::gemm_naive(false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);   // rung 1
 //     accel::gemm_parallel(false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n); // rung 5
-//     TINYTORCH_KERNELS=student tito milestone run mnist --kernels student         // your GEMM inside
+//     TINYTORCH_KERNELS=student tito milestone run mnist --kernels student         // your GEMM
+//     inside
 //
 // Every rung computes the same thing, BLAS's sgemm in row-major order, with the same signature as
 // the framework's kernels::sgemm (so any rung can stand in for it):
@@ -45,14 +46,15 @@ struct BlockSizes {
   std::int64_t nc = 3072;  // columns of B (and C) per block
 };
 
-// ---- framework-owned (acceleration_ops.cpp): checks, the float64 oracle, the machine -------------
+// ---- framework-owned (acceleration_ops.cpp): checks, the float64 oracle, the machine
+// -------------
 
 /// Throws std::invalid_argument naming `rung` and the shape at fault when m, n or k is negative,
 /// when lda / ldb / ldc is smaller than a row of the matrix as stored (e.g. "lda = 3 is smaller
 /// than a row of A (m, k) = (4, 5)"), or when a pointer is null while its matrix has elements.
 void check_gemm(const char* rung, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
-                std::int64_t k, const float* a, std::int64_t lda, const float* b,
-                std::int64_t ldb, const float* c, std::int64_t ldc);
+                std::int64_t k, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                const float* c, std::int64_t ldc);
 
 /// Throws std::invalid_argument naming `rung` and the block size when mc, kc or nc is < 1.
 void check_blocks(const char* rung, const BlockSizes& blocks);
@@ -60,8 +62,8 @@ void check_blocks(const char* rung, const BlockSizes& blocks);
 /// The oracle: the same GEMM with every product and sum in double, rounded once into C. Slow
 /// (three loops), exact enough to judge every rung.
 void reference_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-                    float alpha, const float* a, std::int64_t lda, const float* b,
-                    std::int64_t ldb, float beta, float* c, std::int64_t ldc);
+                    float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                    float beta, float* c, std::int64_t ldc);
 
 /// One of this CPU's caches as Linux describes it in /sys/devices/system/cpu/cpu0/cache/index*/.
 struct CacheLevel {
@@ -74,7 +76,8 @@ struct CacheLevel {
 /// cpu0's caches, smallest level first; empty where sysfs does not describe them (not Linux).
 [[nodiscard]] std::vector<CacheLevel> cpu_caches();
 
-// ---- module 15: the ladder you write in acceleration.cpp -----------------------------------------
+// ---- module 15: the ladder you write in acceleration.cpp
+// -----------------------------------------
 
 /// Rung 1: the definition, three loops i, j, p with the sum in a register. Its inner loop walks B
 /// down a column: one cache line fetched per multiply-add.
@@ -105,19 +108,20 @@ void gemm_packed(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std
 /// Rung 5: rung 4 split over the framework's thread pool (kernels::parallel_for), each thread
 /// owning whole column (or row) blocks of C so that no two threads write one float.
 void gemm_parallel(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-                   float alpha, const float* a, std::int64_t lda, const float* b,
-                   std::int64_t ldb, float beta, float* c, std::int64_t ldc,
-                   const BlockSizes& blocks = {});
+                   float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                   float beta, float* c, std::int64_t ldc, const BlockSizes& blocks = {});
 
 /// a (m, k) @ b (k, n) -> (m, n) on your best rung (gemm_parallel). Both must be 2-d (any strides:
 /// non-contiguous operands are made contiguous first); a k that differs between them throws
 /// std::invalid_argument naming both shapes.
 [[nodiscard]] Tensor matmul(const Tensor& a, const Tensor& b);
 
-// ---- module 15: convolution on your own im2col ---------------------------------------------------
+// ---- module 15: convolution on your own im2col
+// ---------------------------------------------------
 
 /// images (count, C, H, W) -> cols (C*kh*kw, count*L), the layout of kernels/im2col.hpp:
-///   cols[(c*kh + i)*kw + j][n*L + ho*Wo + wo] = x[n][c][ho*stride - padding + i][wo*stride - padding + j]
+///   cols[(c*kh + i)*kw + j][n*L + ho*Wo + wo] = x[n][c][ho*stride - padding + i][wo*stride -
+///   padding + j]
 /// with 0 where that position is padding. Every element of cols is written.
 void im2col(const float* images, std::int64_t count, const kernels::ConvGeometry& g, float* cols);
 
@@ -143,10 +147,11 @@ struct Conv2dGrads {
                                           const Tensor& grad_output, std::int64_t stride,
                                           std::int64_t padding);
 
-// ---- module 15: one fused operation --------------------------------------------------------------
-// y = relu(x + bias) = max(x + bias, 0), x (rows, cols) row-major, bias (cols): the end of every
-// Linear and Conv2d layer followed by a ReLU. A few operations per element, so memory traffic, not
-// arithmetic, sets its speed. In and out may be the same buffer.
+// ---- module 15: one fused operation
+// -------------------------------------------------------------- y = relu(x + bias) = max(x + bias,
+// 0), x (rows, cols) row-major, bias (cols): the end of every Linear and Conv2d layer followed by a
+// ReLU. A few operations per element, so memory traffic, not arithmetic, sets its speed. In and out
+// may be the same buffer.
 
 /// The unfused form, as a framework of separate operations runs it: pass 1 writes x + bias to y,
 /// pass 2 reads y back and writes relu(y). Four trips through memory per element (x in, y out,

@@ -28,12 +28,13 @@ std::string shape_text(int64_t rows, int64_t cols) {
 
 // One operand as it is stored: `rows` rows of `cols` floats, `ld` floats apart. (The messages are
 // built by appending: GCC 12 warns falsely (-Wrestrict) on long chains of std::string +.)
-void check_operand(const char* rung, const char* name, const char* shape_names, int64_t rows,
-                   int64_t cols, const float* data, int64_t ld) {
+void check_operand(const char* rung, const char* name, const char* ld_name,
+                   const char* shape_names, int64_t rows, int64_t cols, const float* data,
+                   int64_t ld) {
   const int64_t row = std::max<int64_t>(cols, 1);
   if (ld < row) {
     std::string message = rung;
-    message.append(": ld").append(name).append(" = ").append(std::to_string(ld));
+    message.append(": ").append(ld_name).append(" = ").append(std::to_string(ld));
     message.append(" is smaller than a row of ").append(name).append(" as stored ");
     message.append(shape_names).append(" = ").append(shape_text(rows, cols));
     message.append(": the distance between rows must be at least ").append(std::to_string(row));
@@ -58,16 +59,16 @@ void check_gemm(const char* rung, bool trans_a, bool trans_b, int64_t m, int64_t
                                 std::to_string(k) + ")");
   }
   if (trans_a) {
-    check_operand(rung, "A", "(k, m)", k, m, a, lda);
+    check_operand(rung, "A", "lda", "(k, m)", k, m, a, lda);
   } else {
-    check_operand(rung, "A", "(m, k)", m, k, a, lda);
+    check_operand(rung, "A", "lda", "(m, k)", m, k, a, lda);
   }
   if (trans_b) {
-    check_operand(rung, "B", "(n, k)", n, k, b, ldb);
+    check_operand(rung, "B", "ldb", "(n, k)", n, k, b, ldb);
   } else {
-    check_operand(rung, "B", "(k, n)", k, n, b, ldb);
+    check_operand(rung, "B", "ldb", "(k, n)", k, n, b, ldb);
   }
-  check_operand(rung, "C", "(m, n)", m, n, c, ldc);
+  check_operand(rung, "C", "ldc", "(m, n)", m, n, c, ldc);
 }
 
 void check_blocks(const char* rung, const BlockSizes& blocks) {

@@ -2,10 +2,11 @@
 //
 // The ladder: each rung changes one thing and keeps the result.
 //   1 naive        i, j, p            the definition
-//   2 unit-stride  i, p, j            the inner loop walks rows of B and C: vectorised, one line per 16 floats
-//   3 blocked      jc, pc, ic + 2     the block of B in use stays in cache while A's rows pass over it
-//   4 packed       + panels, kMr x kNr micro-kernel   C's tile lives in registers for the whole kc sum
-//   5 parallel     + the thread pool  whole column (or row) blocks of C per thread
+//   2 unit-stride  i, p, j            the inner loop walks rows of B and C: vectorised, one line
+//   per 16 floats 3 blocked      jc, pc, ic + 2     the block of B in use stays in cache while A's
+//   rows pass over it 4 packed       + panels, kMr x kNr micro-kernel   C's tile lives in registers
+//   for the whole kc sum 5 parallel     + the thread pool  whole column (or row) blocks of C per
+//   thread
 //
 // GCC in ISO C++ mode does not fuse a * b + c into one FMA instruction unless told it may (the
 // rounding differs: one rounding instead of two). Every BLAS fuses; so does this file.
@@ -29,7 +30,8 @@ namespace {
 
 using std::int64_t;
 
-// ---- shared by the rungs -------------------------------------------------------------------------
+// ---- shared by the rungs
+// -------------------------------------------------------------------------
 
 // C = beta * C on the (m, n) window; beta == 0 writes zeros without reading (NaN must not survive).
 void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
@@ -96,7 +98,9 @@ vfloat load(const float* p) {
   return v;
 }
 
-void store(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
+void store(float* p, vfloat v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 // op(A)[i0 : i0+mb, p0 : p0+kb] * alpha -> panels of kMr rows; panel r holds kb columns of kMr
 // values each (p-major), rows past mb zero. The micro-kernel then reads A strictly in order.
@@ -195,7 +199,8 @@ constexpr int64_t kSplitWork = int64_t{1} << 17;
 
 }  // namespace
 
-// ---- the ladder ----------------------------------------------------------------------------------
+// ---- the ladder
+// ----------------------------------------------------------------------------------
 
 void gemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -204,7 +209,8 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       float sum = 0.0f;
-      for (int64_t p = 0; p < k; ++p) sum += a_at(trans_a, a, lda, i, p) * b_at(trans_b, b, ldb, p, j);
+      for (int64_t p = 0; p < k; ++p)
+        sum += a_at(trans_a, a, lda, i, p) * b_at(trans_b, b, ldb, p, j);
       float& out = c[i * ldc + j];
       out = beta == 0.0f ? alpha * sum : alpha * sum + beta * out;
     }
@@ -270,7 +276,8 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
   }
   // The packed panels are sized for this product, not for the largest block: (kc, nc) of B and
   // (mc, kc) of A, both rounded up to whole tiles.
-  const int64_t nc = std::min(blocks.nc, n), kc = std::min(blocks.kc, k), mc = std::min(blocks.mc, m);
+  const int64_t nc = std::min(blocks.nc, n), kc = std::min(blocks.kc, k),
+                mc = std::min(blocks.mc, m);
   float* bp = reserve(0, kc * round_up(nc, kNr));
   float* ap = reserve(1, round_up(mc, kMr) * kc);
   for (int64_t jc = 0; jc < n; jc += nc) {
@@ -313,8 +320,8 @@ void gemm_parallel(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
     const int64_t start = lo * align, stop = std::min(hi * align, extent);
     if (by_columns) {
       const float* b_cols = trans_b ? b + start * ldb : b + start;
-      gemm_packed(trans_a, trans_b, m, stop - start, k, alpha, a, lda, b_cols, ldb, beta,
-                  c + start, ldc, blocks);
+      gemm_packed(trans_a, trans_b, m, stop - start, k, alpha, a, lda, b_cols, ldb, beta, c + start,
+                  ldc, blocks);
     } else {
       const float* a_rows = trans_a ? a + start : a + start * lda;
       gemm_packed(trans_a, trans_b, stop - start, n, k, alpha, a_rows, lda, b, ldb, beta,
@@ -341,7 +348,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// ---- convolution ---------------------------------------------------------------------------------
+// ---- convolution
+// ---------------------------------------------------------------------------------
 
 void im2col(const float* images, int64_t count, const kernels::ConvGeometry& g, float* cols) {
   const int64_t ho_n = g.out_h(), wo_n = g.out_w(), L = ho_n * wo_n, ld = count * L;
@@ -401,8 +409,10 @@ kernels::ConvGeometry conv_geometry(const Tensor& input, const Tensor& weight, i
            shape_to_string(weight.shape());
   };
   if (input.dim() != 4 || weight.dim() != 4) {
-    throw std::invalid_argument("accel::conv2d: input (N, C, H, W) and weight (O, C, kh, kw) must "
-                                "be 4-d; got " + shapes());
+    throw std::invalid_argument(
+        "accel::conv2d: input (N, C, H, W) and weight (O, C, kh, kw) must "
+        "be 4-d; got " +
+        shapes());
   }
   if (input.size(1) != weight.size(1)) {
     throw std::invalid_argument("accel::conv2d: input channels differ from the weight's: " +
@@ -410,8 +420,7 @@ kernels::ConvGeometry conv_geometry(const Tensor& input, const Tensor& weight, i
   }
   if (stride < 1 || padding < 0) {
     throw std::invalid_argument("accel::conv2d: stride " + std::to_string(stride) +
-                                " must be >= 1 and padding " + std::to_string(padding) +
-                                " >= 0");
+                                " must be >= 1 and padding " + std::to_string(padding) + " >= 0");
   }
   kernels::ConvGeometry g;
   g.channels = input.size(1);
@@ -440,8 +449,8 @@ int64_t chunk_size(const kernels::ConvGeometry& g) {
 
 // Per chunk of b images:  cols (K, b*L) = im2col(chunk),  Y' (O, b*L) = W (O, K) @ cols,
 // then Y' is scattered to y (b, O, L) with the bias added.
-Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                      int64_t stride, int64_t padding) {
+Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+                      int64_t padding) {
   const kernels::ConvGeometry g = conv_geometry(input, weight, stride, padding);
   const int64_t count = input.size(0), o = weight.size(0), K = g.col_rows(), L = g.out_pixels();
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != o)) {
@@ -514,7 +523,8 @@ Conv2dGrads conv2d_backward(const Tensor& input, const Tensor& weight, const Ten
   return grads;
 }
 
-// ---- one fused operation -------------------------------------------------------------------------
+// ---- one fused operation
+// -------------------------------------------------------------------------
 
 void bias_relu_unfused(const float* x, const float* bias, int64_t rows, int64_t cols, float* y) {
   for (int64_t i = 0; i < rows; ++i) {  // pass 1: y = x + bias, written to memory
