@@ -182,13 +182,16 @@ TEST_P(Rung, ZeroDepthScalesCByBeta) {
 }
 
 TEST_P(Rung, PaddingOfCRowsIsUntouched) {
-  // NaN sits only in the padding of each row (columns n .. ldc-1), which no rung may read or write.
-  const Problem p{.m = 13, .n = 11, .k = 7, .alpha = 1.0f, .beta = 1.0f, .pad = 5};
-  Floats c0 = random_floats(p.c_size(), 9);
-  for (int64_t i = 0; i < p.m; ++i) {
-    for (int64_t j = p.n; j < p.ldc(); ++j) c0[static_cast<std::size_t>(i * p.ldc() + j)] = kNaN;
+  // A sentinel sits only in the padding of each row (columns n .. ldc-1), which no rung may read or
+  // write; beta = 0 and 0.5 so that a write there, even of zero, changes it.
+  for (const float beta : {0.0f, 0.5f}) {
+    const Problem p{.m = 13, .n = 11, .k = 7, .alpha = 1.0f, .beta = beta, .pad = 5};
+    Floats c0 = random_floats(p.c_size(), 9);
+    for (int64_t i = 0; i < p.m; ++i) {
+      for (int64_t j = p.n; j < p.ldc(); ++j) c0[static_cast<std::size_t>(i * p.ldc() + j)] = 7.0f;
+    }
+    expect_matches_reference(gemm(), p, c0);
   }
-  expect_matches_reference(gemm(), p, c0);
 }
 
 TEST_P(Rung, SplitOverTwoThreadsByColumnsAndByRows) {
