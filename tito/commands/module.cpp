@@ -74,7 +74,8 @@ int list(Context& ctx) {
                          {"estimated_hours", m.estimated_hours},
                          {"prerequisites", m.prerequisites},
                          {"checkpoint", m.checkpoint ? json(*m.checkpoint) : json(nullptr)},
-                         {"files", m.files}});
+                         {"files", m.files},
+                         {"benchmark", m.benchmark.empty() ? json(nullptr) : json(m.benchmark)}});
     }
     ctx.emit({{"ok", true}, {"modules", modules}});
     return kExitOk;
