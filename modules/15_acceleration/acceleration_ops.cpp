@@ -28,9 +28,8 @@ std::string shape_text(int64_t rows, int64_t cols) {
 
 // One operand as it is stored: `rows` rows of `cols` floats, `ld` floats apart. (The messages are
 // built by appending: GCC 12 warns falsely (-Wrestrict) on long chains of std::string +.)
-void check_operand(const char* rung, const char* name, const char* ld_name,
-                   const char* shape_names, int64_t rows, int64_t cols, const float* data,
-                   int64_t ld) {
+void check_operand(const char* rung, const char* name, const char* ld_name, const char* shape_names,
+                   int64_t rows, int64_t cols, const float* data, int64_t ld) {
   const int64_t row = std::max<int64_t>(cols, 1);
   if (ld < row) {
     std::string message = rung;
