@@ -11,7 +11,9 @@
 //
 // GCC in ISO C++ mode does not fuse a * b + c into one FMA instruction unless told it may (the
 // rounding differs). Every BLAS fuses; this line lets your micro-kernel fuse too.
-#pragma GCC optimize("fp-contract=fast")
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")  // (Clang fuses within one expression by default)
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -30,8 +32,7 @@ namespace tinytorch::accel {
 
 using std::int64_t;
 
-// ---- the ladder
-// ----------------------------------------------------------------------------------
+// ---- the ladder ---------------------------------------------------------------------------------
 
 void gemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -84,9 +85,8 @@ void gemm_packed(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
   //      with AVX-512, 16 with SSE). a * b, a + b work lane by lane; vfloat{} + x broadcasts x;
   //      std::memcpy loads and stores it at any address.
   //   3. The tile: kMr rows x kNr = 2 vectors of C, e.g. 6 x 16 with 16 vector registers.
-  //   4. for jc (nc), for pc (kc): pack op(B)[pc.., jc..] into panels of kNr columns, each (kb,
-  //   kNr)
-  //      row after row, zero-padded past the edge. for ic (mc): pack alpha * op(A)[ic.., pc..]
+  //   4. for jc (nc), for pc (kc): pack op(B)[pc.., jc..] into panels of kNr columns, each
+  //      (kb, kNr) row after row, zero-padded past the edge. for ic (mc): pack alpha * op(A)[ic..]
   //      into panels of kMr rows, each stored column after column (kb, kMr), zero-padded.
   //      for each (kMr, kNr) tile: the micro-kernel.
   //   5. micro-kernel: vfloat acc[kMr][2] = {}; for p < kb: load B's 2 vectors, then for each row r
@@ -121,8 +121,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   throw NotImplemented("15_acceleration", "matmul");
 }
 
-// ---- convolution
-// ---------------------------------------------------------------------------------
+// ---- convolution --------------------------------------------------------------------------------
 
 void im2col(const float* images, int64_t count, const kernels::ConvGeometry& g, float* cols) {
   // TODO: for each image n, channel c, tap (i, j), output pixel (ho, wo):
@@ -159,8 +158,7 @@ Conv2dGrads conv2d_backward(const Tensor& input, const Tensor& weight, const Ten
   throw NotImplemented("15_acceleration", "conv2d_backward");
 }
 
-// ---- one fused operation
-// -------------------------------------------------------------------------
+// ---- one fused operation ------------------------------------------------------------------------
 
 void bias_relu_unfused(const float* x, const float* bias, int64_t rows, int64_t cols, float* y) {
   // TODO: pass 1 writes y = x + bias (bias[j] added to column j of every row); pass 2 reads y back

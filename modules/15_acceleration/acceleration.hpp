@@ -46,8 +46,7 @@ struct BlockSizes {
   std::int64_t nc = 3072;  // columns of B (and C) per block
 };
 
-// ---- framework-owned (acceleration_ops.cpp): checks, the float64 oracle, the machine
-// -------------
+// ---- framework-owned (acceleration_ops.cpp): checks, the float64 oracle, the machine ------------
 
 /// Throws std::invalid_argument naming `rung` and the shape at fault when m, n or k is negative,
 /// when lda / ldb / ldc is smaller than a row of the matrix as stored (e.g. "lda = 3 is smaller
@@ -76,8 +75,7 @@ struct CacheLevel {
 /// cpu0's caches, smallest level first; empty where sysfs does not describe them (not Linux).
 [[nodiscard]] std::vector<CacheLevel> cpu_caches();
 
-// ---- module 15: the ladder you write in acceleration.cpp
-// -----------------------------------------
+// ---- module 15: the ladder you write in acceleration.cpp ----------------------------------------
 
 /// Rung 1: the definition, three loops i, j, p with the sum in a register. Its inner loop walks B
 /// down a column: one cache line fetched per multiply-add.
@@ -116,12 +114,11 @@ void gemm_parallel(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, s
 /// std::invalid_argument naming both shapes.
 [[nodiscard]] Tensor matmul(const Tensor& a, const Tensor& b);
 
-// ---- module 15: convolution on your own im2col
-// ---------------------------------------------------
+// ---- module 15: convolution on your own im2col --------------------------------------------------
 
 /// images (count, C, H, W) -> cols (C*kh*kw, count*L), the layout of kernels/im2col.hpp:
-///   cols[(c*kh + i)*kw + j][n*L + ho*Wo + wo] = x[n][c][ho*stride - padding + i][wo*stride -
-///   padding + j]
+///   cols[(c*kh + i)*kw + j][n*L + ho*Wo + wo] = x[n][c][ho*s - p + i][wo*s - p + j]
+///   (s = stride, p = padding)
 /// with 0 where that position is padding. Every element of cols is written.
 void im2col(const float* images, std::int64_t count, const kernels::ConvGeometry& g, float* cols);
 
@@ -147,11 +144,10 @@ struct Conv2dGrads {
                                           const Tensor& grad_output, std::int64_t stride,
                                           std::int64_t padding);
 
-// ---- module 15: one fused operation
-// -------------------------------------------------------------- y = relu(x + bias) = max(x + bias,
-// 0), x (rows, cols) row-major, bias (cols): the end of every Linear and Conv2d layer followed by a
-// ReLU. A few operations per element, so memory traffic, not arithmetic, sets its speed. In and out
-// may be the same buffer.
+// ---- module 15: one fused operation -------------------------------------------------------------
+// y = relu(x + bias) = max(x + bias, 0), x (rows, cols) row-major, bias (cols): the end of every
+// Linear and Conv2d layer followed by a ReLU. A few operations per element, so memory traffic, not
+// arithmetic, sets its speed. In and out may be the same buffer.
 
 /// The unfused form, as a framework of separate operations runs it: pass 1 writes x + bias to y,
 /// pass 2 reads y back and writes relu(y). Four trips through memory per element (x in, y out,

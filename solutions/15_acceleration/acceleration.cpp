@@ -1,16 +1,17 @@
 // Module 15 — reference solution. The contract is modules/15_acceleration/acceleration.hpp.
 //
 // The ladder: each rung changes one thing and keeps the result.
-//   1 naive        i, j, p            the definition
-//   2 unit-stride  i, p, j            the inner loop walks rows of B and C: vectorised, one line
-//   per 16 floats 3 blocked      jc, pc, ic + 2     the block of B in use stays in cache while A's
-//   rows pass over it 4 packed       + panels, kMr x kNr micro-kernel   C's tile lives in registers
-//   for the whole kc sum 5 parallel     + the thread pool  whole column (or row) blocks of C per
-//   thread
+//   1 naive        loops i, j, p: the definition
+//   2 unit-stride  loops i, p, j: rows of B and C in the inner loop, vectorised
+//   3 blocked      jc, pc, ic around rung 2: the block of B in use stays in cache
+//   4 packed       panels + a kMr x kNr micro-kernel: C's tile in registers for the whole kc sum
+//   5 parallel     the thread pool: whole column (or row) blocks of C per thread
 //
 // GCC in ISO C++ mode does not fuse a * b + c into one FMA instruction unless told it may (the
 // rounding differs: one rounding instead of two). Every BLAS fuses; so does this file.
-#pragma GCC optimize("fp-contract=fast")
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")  // (Clang fuses within one expression by default)
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -30,8 +31,7 @@ namespace {
 
 using std::int64_t;
 
-// ---- shared by the rungs
-// -------------------------------------------------------------------------
+// ---- shared by the rungs ------------------------------------------------------------------------
 
 // C = beta * C on the (m, n) window; beta == 0 writes zeros without reading (NaN must not survive).
 void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
@@ -199,8 +199,7 @@ constexpr int64_t kSplitWork = int64_t{1} << 17;
 
 }  // namespace
 
-// ---- the ladder
-// ----------------------------------------------------------------------------------
+// ---- the ladder ---------------------------------------------------------------------------------
 
 void gemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -348,8 +347,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// ---- convolution
-// ---------------------------------------------------------------------------------
+// ---- convolution --------------------------------------------------------------------------------
 
 void im2col(const float* images, int64_t count, const kernels::ConvGeometry& g, float* cols) {
   const int64_t ho_n = g.out_h(), wo_n = g.out_w(), L = ho_n * wo_n, ld = count * L;
@@ -523,8 +521,7 @@ Conv2dGrads conv2d_backward(const Tensor& input, const Tensor& weight, const Ten
   return grads;
 }
 
-// ---- one fused operation
-// -------------------------------------------------------------------------
+// ---- one fused operation ------------------------------------------------------------------------
 
 void bias_relu_unfused(const float* x, const float* bias, int64_t rows, int64_t cols, float* y) {
   for (int64_t i = 0; i < rows; ++i) {  // pass 1: y = x + bias, written to memory

@@ -250,8 +250,7 @@ TEST(Blocks, ZeroBlockSizeIsAClearErrorOnEveryBlockedRung) {
   expect_invalid(call(&accel::gemm_parallel, {8, 8, 0}), {"gemm_parallel", "nc"});
 }
 
-// ---- matmul
-// ---------------------------------------------------------------------------------------
+// ---- matmul -------------------------------------------------------------------------------------
 
 Tensor random_tensor(const Shape& shape, unsigned seed) {
   int64_t count = 1;
@@ -276,8 +275,7 @@ TEST(Matmul, MismatchedInnerDimensionsNameBothShapes) {
   expect_invalid([] { (void)accel::matmul(zeros({2, 3}), zeros({4, 5})); }, {"2, 3", "4, 5"});
 }
 
-// ---- im2col / col2im
-// -----------------------------------------------------------------------------
+// ---- im2col / col2im ----------------------------------------------------------------------------
 
 kernels::ConvGeometry geometry(int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
                                int64_t stride, int64_t padding) {
@@ -416,8 +414,7 @@ TEST(Conv2d, ChannelsThatDoNotMatchAreAClearError) {
       {"1, 3, 5, 5", "2, 4, 3, 3"});
 }
 
-// ---- fused bias + ReLU
-// ---------------------------------------------------------------------------
+// ---- fused bias + ReLU --------------------------------------------------------------------------
 
 TEST(BiasRelu, FusedMatchesTheDefinition) {
   constexpr int64_t rows = 3, cols = 5;
@@ -453,8 +450,7 @@ TEST(BiasRelu, BothFormsWorkInPlace) {
   EXPECT_EQ(b, want);
 }
 
-// ---- the switch
-// -----------------------------------------------------------------------------------
+// ---- the switch ---------------------------------------------------------------------------------
 
 // Selects the student's kernels for one test, restoring the framework's after.
 class StudentKernels : public ::testing::Test {
