@@ -7,6 +7,7 @@
 #include <string>
 
 #include "packed_gemm.hpp"
+#include "tinytorch/kernels/dispatch.hpp"
 #include "tinytorch/kernels/parallel.hpp"
 #include "tinytorch/kernels/threads.hpp"
 
@@ -52,6 +53,10 @@ void serial_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 // thread; each block is a GEMM of its own over the same k, so no two threads write one float.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (const KernelSet* student = detail::selected_student_kernels()) {
+    student->gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   if (m <= 0 || n <= 0) return;
   const int64_t threads = num_threads();
   if (threads <= 1 || in_parallel_region() || m * n * k < kSplitWork) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tinytorch/kernels/dispatch.hpp"
 #include "tinytorch/kernels/parallel.hpp"
 
 namespace tinytorch::kernels {
@@ -85,6 +86,10 @@ int64_t plane_grain(const ConvGeometry& g) {
 }  // namespace
 
 void im2col(const float* images, int64_t count, const ConvGeometry& g, float* cols) {
+  if (const KernelSet* student = detail::selected_student_kernels()) {
+    student->im2col(images, count, g, cols);
+    return;
+  }
   const int64_t L = g.out_pixels(), ld = count * L, taps = g.kernel_h * g.kernel_w;
   const int64_t plane = g.height * g.width;
   parallel_for(0, count * g.channels, plane_grain(g), [&](int64_t begin, int64_t end) {
@@ -96,6 +101,10 @@ void im2col(const float* images, int64_t count, const ConvGeometry& g, float* co
 }
 
 void col2im(const float* cols, int64_t count, const ConvGeometry& g, float* images) {
+  if (const KernelSet* student = detail::selected_student_kernels()) {
+    student->col2im(cols, count, g, images);
+    return;
+  }
   const int64_t L = g.out_pixels(), ld = count * L, taps = g.kernel_h * g.kernel_w;
   const int64_t plane = g.height * g.width;
   parallel_for(0, count * g.channels, plane_grain(g), [&](int64_t begin, int64_t end) {

@@ -37,6 +37,24 @@ TEST_F(Cli, ListJsonNamesEveryModuleFolder) {
   EXPECT_EQ(doc["modules"][0]["checkpoint"], "environment");
 }
 
+TEST_F(Cli, BenchOfAModuleWithoutABenchmarkNamesTheModulesThatHaveOne) {
+  const Output r = tito(course.root(), {"module", "bench", "01"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("01_setup has no benchmark"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("15 (15_acceleration)"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ListJsonGivesEachModulesBenchmarkTarget) {
+  const json doc = tito(course.root(), {"module", "list", "--json"}).json();
+  for (const auto& m : doc["modules"]) {
+    if (m["dir"] == "15_acceleration") {
+      EXPECT_EQ(m["benchmark"], "acceleration-bench");
+    } else if (m["dir"] == "01_setup") {
+      EXPECT_TRUE(m["benchmark"].is_null());
+    }
+  }
+}
+
 TEST_F(Cli, ListPrintsAnAlignedTable) {
   const Output r = tito(course.root(), {"module", "list"}, {"NO_COLOR=1"});
   ASSERT_EQ(r.status, 0) << r.err;

@@ -204,7 +204,8 @@ int info(Context& ctx, const std::string& id) {
 
 /// Runs the milestone program with the terminal as its own (live progress), ignoring Ctrl-C in
 /// tito while it runs so that the program can stop cleanly and still write its partial result.
-int run_in_terminal(const std::vector<std::string>& argv, const fs::path& cwd) {
+int run_in_terminal(const std::vector<std::string>& argv, const fs::path& cwd,
+                    const std::vector<std::pair<std::string, std::string>>& env) {
   struct sigaction ignore {};
   struct sigaction previous {};
   ignore.sa_handler = SIG_IGN;
@@ -213,6 +214,7 @@ int run_in_terminal(const std::vector<std::string>& argv, const fs::path& cwd) {
   ProcessOptions options;
   options.cwd = cwd;
   options.stdio = Stdio::terminal;  // live progress; the program gets Ctrl-C back
+  options.env = env;
   options.timeout = std::chrono::hours(24 * 7);
   ProcessResult r;
   try {
@@ -270,7 +272,7 @@ fs::path build_program(Context& ctx, const Milestone& m, bool reference) {
 
 /// Adds which library trained the model to the program's result file (atomically: a full disk or
 /// a kill leaves the program's own file, never half of it).
-void stamp_library(const fs::path& file, bool reference) {
+void stamp_library(const fs::path& file, bool reference, const std::string& kernels) {
   if (!fs::exists(file)) return;
   json doc;
   try {
@@ -280,6 +282,7 @@ void stamp_library(const fs::path& file, bool reference) {
   }
   if (!doc.is_object()) return;
   doc["library"] = reference ? "reference" : "student";
+  doc["kernels"] = kernels;
   write_file_atomically(file, doc.dump(2) + "\n");
 }
 
@@ -311,6 +314,7 @@ struct RunOptions {
   bool reference = false;
   int epochs = 0;
   long long seed = -1;
+  std::string kernels = "framework";  // whose GEMM and im2col run: "framework" or "student"
 };
 
 int run(Context& ctx, const RunOptions& options, const std::vector<std::string>& extra) {
@@ -361,11 +365,14 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (ctx.ui().json()) argv.emplace_back("--quiet");
   if (!generating) fs::remove(out);  // a stale result must never pass for this run's
-  ctx.ui().line(fmt::format("Running {}{} on the {} library ...", m.id,
-                            waiting.empty() ? "" : fmt::format(" ({})", fmt::join(parts_run, ", ")),
-                            options.reference ? "reference" : "student's"));
-  const int status = run_in_terminal(argv, course.root());
-  if (!generating) stamp_library(out, options.reference);
+  ctx.ui().line(
+      fmt::format("Running {}{} on the {} library, {} kernels ...", m.id,
+                  waiting.empty() ? "" : fmt::format(" ({})", fmt::join(parts_run, ", ")),
+                  options.reference ? "reference" : "student's",
+                  options.kernels == "student" ? "module 15's (yours)" : "the framework's"));
+  // The one switch of kernels/include/tinytorch/kernels/dispatch.hpp, set for the program only.
+  const int status = run_in_terminal(argv, course.root(), {{"TINYTORCH_KERNELS", options.kernels}});
+  if (!generating) stamp_library(out, options.reference, options.kernels);
   if (ctx.ui().json()) {
     json doc = {{"ok", status == 0}, {"milestone", m.id}, {"exit_status", status}};
     if (!m.parts.empty() && !options.reference) {
@@ -437,6 +444,12 @@ void install(CLI::App& app, Commands& commands) {
   run_leaf->add_option("--epochs", options->epochs, "Override the number of epochs")
       ->check(CLI::PositiveNumber);
   run_leaf->add_option("--seed", options->seed, "Random seed")->check(CLI::NonNegativeNumber);
+  run_leaf
+      ->add_option("--kernels", options->kernels,
+                   "Whose GEMM, im2col and col2im every layer runs: the framework's, or module "
+                   "15's (student; sets TINYTORCH_KERNELS for the program)")
+      ->check(CLI::IsMember({"framework", "student"}))
+      ->capture_default_str();
   run_leaf->allow_extras();  // passed to the program, e.g. tinygpt's --generate "PROMPT"
   commands.add(run_leaf,
                [options, run_leaf](Context& c) { return run(c, *options, run_leaf->remaining()); });

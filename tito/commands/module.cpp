@@ -3,9 +3,11 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "core/context.hpp"
@@ -72,7 +74,8 @@ int list(Context& ctx) {
                          {"estimated_hours", m.estimated_hours},
                          {"prerequisites", m.prerequisites},
                          {"checkpoint", m.checkpoint ? json(*m.checkpoint) : json(nullptr)},
-                         {"files", m.files}});
+                         {"files", m.files},
+                         {"benchmark", m.benchmark.empty() ? json(nullptr) : json(m.benchmark)}});
     }
     ctx.emit({{"ok", true}, {"modules", modules}});
     return kExitOk;
@@ -445,6 +448,70 @@ int reset(Context& ctx, const std::string& arg) {
 
 constexpr const char* kModuleHelp = "Module: 2, 02, tensor or 02_tensor";
 
+/// The modules whose module.json names a benchmark, as "15 (15_acceleration)".
+std::string modules_with_benchmarks(const Course& course) {
+  std::vector<std::string> names;
+  for (const auto& m : course.modules()) {
+    if (!m.benchmark.empty()) names.push_back(fmt::format("{} ({})", m.number_text(), m.dir));
+  }
+  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "));
+}
+
+/// Builds the program module.json names in "benchmark" (a CMake target) in the student's build,
+/// or the reference build with --reference, and runs it on the terminal with `args`.
+int bench(Context& ctx, const std::string& arg, bool reference,
+          const std::vector<std::string>& args) {
+  const Course& course = ctx.course();
+  const ModuleInfo& m = course.resolve_module(arg);
+  if (m.benchmark.empty()) {
+    throw TitoError(fmt::format(
+        "module {} has no benchmark: its module.json names none (a \"benchmark\" field holding a "
+        "CMake target). Modules with one: {}",
+        m.dir, modules_with_benchmarks(course)));
+  }
+  std::optional<BuildTree> tree;
+  if (reference) {
+    if (!fs::exists(course.root() / "solutions")) {
+      throw TitoError(
+          "--reference needs the reference solutions (solutions/), which a student release does "
+          "not have: benchmark your own code (without --reference)");
+    }
+    tree.emplace(course.root(), course.root() / "build" / "reference");
+    if (!tree->configured()) {
+      ctx.ui().line("Configuring the reference build: cmake --preset reference");
+      const ProcessResult r = tree->configure_preset("reference");
+      if (!r.ok()) {
+        throw BuildError("cmake --preset reference failed (" + r.describe() + ")", r.tail(40));
+      }
+    }
+  } else {
+    tree.emplace(student_build(ctx));
+  }
+  build_targets(ctx, *tree, {m.benchmark});
+  const fs::path program = tree->dir() / "bin" / m.benchmark;
+  if (!fs::exists(program)) {
+    throw TitoError(fmt::format("module {}'s benchmark target '{}' built no program {}", m.dir,
+                                m.benchmark, program.string()));
+  }
+  std::vector<std::string> argv{program.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  if (ctx.ui().json() && std::find(args.begin(), args.end(), "--json") == args.end()) {
+    argv.emplace_back("--json");  // the program's own JSON lines, not tito's table
+  }
+  ctx.ui().line(
+      fmt::format("Running {} on the {} code ...", m.benchmark, reference ? "reference" : "your"));
+  std::fflush(nullptr);
+  ProcessOptions options;
+  options.cwd = course.root();
+  options.stdio = Stdio::terminal;  // the benchmark prints its own table as it goes
+  options.timeout = std::chrono::hours(2);
+  const ProcessResult r = run_process(argv, options);
+  if (!r.ok()) {
+    throw TitoError(fmt::format("the benchmark {} {}", program.string(), r.describe()));
+  }
+  return kExitOk;
+}
+
 /// Adds a leaf taking one module argument.
 CLI::App* module_leaf(CLI::App& parent, const char* name, const char* help,
                       const std::shared_ptr<std::string>& arg) {
@@ -492,6 +559,17 @@ void install(CLI::App& app, Commands& commands) {
   commands.add(
       module_leaf(*group, "reset", "Back up your files and restore the module's stubs", arg),
       [arg](Context& c) { return reset(c, *arg); });
+  auto reference = std::make_shared<bool>(false);
+  CLI::App* bench_leaf = module_leaf(
+      *group, "bench",
+      "Build and run the module's benchmark (module.json \"benchmark\"); extra arguments go to it",
+      arg);
+  bench_leaf->add_flag("--reference", *reference,
+                       "Benchmark the reference solutions instead of your code (instructor copy)");
+  bench_leaf->allow_extras();  // e.g. tito module bench 15 --sizes 512 --threads 1
+  commands.add(bench_leaf, [arg, reference, bench_leaf](Context& c) {
+    return bench(c, *arg, *reference, bench_leaf->remaining());
+  });
 }
 
 const bool registered = register_group({20, install});

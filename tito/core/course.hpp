@@ -41,6 +41,7 @@ struct ModuleInfo {
   std::vector<std::string> files;  // the student's .cpp files
   std::vector<std::string> headers;
   std::vector<std::string> framework_files;
+  std::string benchmark;  // the CMake target of the module's benchmark program; empty: none
   GradingSettings grading;
 
   /// "02": the number as the student types it.

@@ -1,6 +1,7 @@
 #pragma once
 // Framework-owned fast layer: the im2col / col2im rearrangements that turn a convolution into one
-// matrix multiply (module 09 builds Conv2d on them; module 15 times them against the seven loops).
+// matrix multiply (module 09 builds Conv2d on them; in module 15 the student writes their own,
+// checked against these).
 //
 // For a batch of `count` images (count, C, H, W), contiguous, and a kernel (kh, kw) moved with
 // `stride` over the image padded by `padding` zeros on every side, the output has
