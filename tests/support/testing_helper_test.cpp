@@ -12,16 +12,12 @@ namespace tt = tinytorch;
 
 namespace {
 
-/// The failures `check` reports, captured instead of failing this test.
-::testing::TestPartResultArray failures_of(void (*check)(int& line)) {
-  ::testing::TestPartResultArray results;
-  {
-    const ::testing::ScopedFakeTestPartResultReporter reporter(
-        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
-    int line = 0;
-    check(line);
-  }
-  return results;
+/// Runs `check`, capturing the failures it reports into `results` instead of failing this test.
+void capture(void (*check)(int& line), ::testing::TestPartResultArray& results) {
+  const ::testing::ScopedFakeTestPartResultReporter reporter(
+      ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
+  int line = 0;
+  check(line);
 }
 
 int last_line = 0;
@@ -41,7 +37,8 @@ void wrong_shape(int& line) {
 }
 
 TEST(TestingHelper, ManyWrongValuesAreOneFailure) {
-  const auto results = failures_of(three_wrong_values);
+  ::testing::TestPartResultArray results;
+  capture(three_wrong_values, results);
   ASSERT_EQ(results.size(), 1) << "one failure per check, not one per wrong element";
   const std::string message = results.GetTestPartResult(0).message();
   EXPECT_NE(message.find("values differ at 3 of 6 positions"), std::string::npos) << message;
@@ -52,14 +49,16 @@ TEST(TestingHelper, ManyWrongValuesAreOneFailure) {
 }
 
 TEST(TestingHelper, TheFailureIsAtTheTestsLineNotTheHelpers) {
-  const auto results = failures_of(three_wrong_values);
+  ::testing::TestPartResultArray results;
+  capture(three_wrong_values, results);
   ASSERT_EQ(results.size(), 1);
   EXPECT_EQ(results.GetTestPartResult(0).line_number(), last_line);
   EXPECT_EQ(std::string(results.GetTestPartResult(0).file_name()), std::string(__FILE__));
 }
 
 TEST(TestingHelper, AWrongShapeIsOneFailureNamingBothShapes) {
-  const auto results = failures_of(wrong_shape);
+  ::testing::TestPartResultArray results;
+  capture(wrong_shape, results);
   ASSERT_EQ(results.size(), 1);
   const std::string message = results.GetTestPartResult(0).message();
   EXPECT_NE(message.find("shape [3, 2], expected [2, 3]"), std::string::npos) << message;
