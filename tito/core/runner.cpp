@@ -50,6 +50,27 @@ std::string missing_report_problem(const ProcessResult& process) {
 }
 
 constexpr std::size_t kCrashOutputLines = 15;
+constexpr std::size_t kSanitizerLines = 20;
+
+/// A sanitizer's report in a test's output (`tito module test NN --asan`): its first lines, from
+/// "ERROR: AddressSanitizer: heap-buffer-overflow ..." (or UBSan's "runtime error:") on, which say
+/// what went wrong and, in the stack below, at which line. Empty when there is none.
+std::string sanitizer_report(const std::string& output) {
+  std::size_t at = std::string::npos;
+  for (const char* marker :
+       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error:"}) {
+    at = std::min(at, output.find(marker));
+  }
+  if (at == std::string::npos) return "";
+  const std::size_t begin = output.rfind('\n', at);
+  std::size_t end = begin == std::string::npos ? 0 : begin + 1;
+  const std::size_t first = end;
+  for (std::size_t n = 0; n < kSanitizerLines && end < output.size(); ++n) {
+    const std::size_t next = output.find('\n', end);
+    end = next == std::string::npos ? output.size() : next + 1;
+  }
+  return output.substr(first, end - first);
+}
 
 /// One test in a process of its own: its report when it wrote one, else a failed TestCase that
 /// says why and shows the end of its output.
@@ -77,9 +98,23 @@ TestCase run_one_test(const fs::path& executable, const std::string& full_name,
   test.name = dot == std::string::npos ? "" : full_name.substr(dot + 1);
   test.status = "failed";
   test.seconds = r.seconds;
-  test.problem = missing_report_problem(r);
+  const std::string sanitizer = sanitizer_report(r.output);
+  if (sanitizer.empty()) {
+    test.problem = missing_report_problem(r);
+  } else {
+    // "==12==ERROR: AddressSanitizer: heap-buffer-overflow on address ..." -> the error's name.
+    const std::string first_line = sanitizer.substr(0, sanitizer.find('\n'));
+    const std::size_t name = first_line.find("Sanitizer: ");
+    test.problem = fmt::format(
+        "crashed: the sanitizer found {}",
+        name == std::string::npos
+            ? first_line.substr(first_line.find_first_not_of("= "))
+            : first_line.substr(name + 11, first_line.find(" on ", name) - (name + 11)));
+  }
   std::string message = test.problem;
-  if (!r.output.empty()) {
+  if (!sanitizer.empty()) {
+    message += "\n" + sanitizer;
+  } else if (!r.output.empty()) {
     message += "\nlast output:\n" + r.tail(kCrashOutputLines);
   }
   test.failures.push_back(message);
