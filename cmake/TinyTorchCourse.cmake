@@ -184,6 +184,14 @@ function(tinytorch_add_library)
   add_library(TinyTorch::tinytorch ALIAS tinytorch)
 endfunction()
 
+# With TINYTORCH_BUILD_ON_DEMAND (the student preset) a target is left out of `all`: the first
+# build is tito and the library; `tito module test NN` builds that module's suite when asked.
+function(_tt_on_demand)
+  if(TINYTORCH_BUILD_ON_DEMAND)
+    set_target_properties(${ARGN} PROPERTIES EXCLUDE_FROM_ALL ON)
+  endif()
+endfunction()
+
 # One executable per suite; every test registered individually with ctest.
 #   visible: modules/NN_name/tests/*.cpp  labels visible;module-NN
 #   hidden:  tests/NN_name/*.cpp          labels hidden;module-NN   (grading only, never shipped)
@@ -195,6 +203,7 @@ function(tinytorch_add_suite target kind dir)
     return()
   endif()
   add_library(${target}_objects OBJECT ${test_sources})
+  _tt_on_demand(${target}_objects)
   target_link_libraries(${target}_objects PRIVATE tinytorch GTest::gtest)
   target_compile_options(${target}_objects PRIVATE -O1)
   # Hidden suites use the grading main (grading/grading_main.cpp): gtest_main when run by hand or
@@ -205,6 +214,9 @@ function(tinytorch_add_suite target kind dir)
     set(main GTest::gtest_main)
   endif()
   _tt_suite_executable(${target} ${target}_objects tinytorch ${main})
+  if(kind STREQUAL "visible")
+    add_dependencies(visible_tests ${target})
+  endif()
   gtest_discover_tests(${target}
     TEST_PREFIX "${kind}.${dir}."
     DISCOVERY_MODE PRE_TEST
@@ -216,6 +228,7 @@ endfunction()
 
 function(_tt_suite_executable target objects library main)
   add_executable(${target} $<TARGET_OBJECTS:${objects}>)
+  _tt_on_demand(${target} ${objects})
   target_link_libraries(${target} PRIVATE ${library} GTest::gtest ${main})
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
 endfunction()
@@ -253,6 +266,19 @@ function(tinytorch_add_module_tests)
     target_link_libraries(tinytorch_expect_all_fail PRIVATE nlohmann_json::nlohmann_json)
     set_target_properties(tinytorch_expect_all_fail PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
   endif()
+  # Every visible suite at once (`cmake --build --preset student --target visible_tests`), for
+  # `ctest -L visible` in a build that makes them on demand.
+  add_custom_target(visible_tests)
+  # The visible tests' comparison helper (tinytorch/testing.hpp), instructor copy only: it needs
+  # module 02 working, so it runs against the solutions.
+  if(EXISTS "${CMAKE_SOURCE_DIR}/tests/support/testing_helper_test.cpp" AND NOT TINYTORCH_STUDENT_SET)
+    add_executable(testing_helper_tests "${CMAKE_SOURCE_DIR}/tests/support/testing_helper_test.cpp")
+    target_link_libraries(testing_helper_tests PRIVATE tinytorch GTest::gtest GTest::gtest_main)
+    target_compile_options(testing_helper_tests PRIVATE -O1 -Wall -Wextra)
+    set_target_properties(testing_helper_tests PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+    gtest_discover_tests(testing_helper_tests TEST_PREFIX "support." DISCOVERY_MODE PRE_TEST
+      PROPERTIES LABELS "support" TIMEOUT 60)
+  endif()
   foreach(dir IN LISTS TINYTORCH_MODULES)
     tinytorch_add_suite(visible_${dir} visible ${dir} "${CMAKE_SOURCE_DIR}/modules/${dir}/tests/*.cpp")
     tinytorch_add_suite(hidden_${dir} hidden ${dir} "${CMAKE_SOURCE_DIR}/tests/${dir}/*.cpp")
@@ -277,6 +303,7 @@ function(tinytorch_add_checkpoints)
     _tt_json(test "${json}" "${file}" checkpoints ${i} test)
     set(target checkpoint_${id})
     add_executable(${target} "${CMAKE_SOURCE_DIR}/checkpoints/${test}")
+    _tt_on_demand(${target})
     target_link_libraries(${target} PRIVATE tinytorch GTest::gtest GTest::gtest_main)
     # The small data set that ships with the course (datasets/tinydigits), for checkpoints that
     # read real data without a download.

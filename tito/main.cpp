@@ -70,7 +70,8 @@ int report_error(Context& ctx, const std::exception& e, int status) {
     ctx.emit(doc);
   }
   if (build != nullptr && !build->output_tail().empty()) {
-    fmt::print(stderr, "---- last lines of the output ----\n{}\n----\n", build->output_tail());
+    fmt::print(stderr, "---- what the tools said (the first errors) ----\n{}----\n",
+               build->output_tail());
   }
   ctx.ui().error(e.what());
   return status;

@@ -264,10 +264,10 @@ void drop_unmatched_suites(TestReport& report, const ModuleInfo& m, const std::s
   }
 }
 
-int test(Context& ctx, const std::string& arg, int timeout, const std::string& filter) {
+int test(Context& ctx, const std::string& arg, int timeout, const std::string& filter, bool asan) {
   const ModuleInfo& m = chosen_module(ctx, arg);
   select_tests(filter);
-  TestReport report = test_module(ctx, m, std::chrono::seconds(timeout));
+  TestReport report = test_module(ctx, m, std::chrono::seconds(timeout), asan);
   drop_unmatched_suites(report, m, filter);
   if (ctx.ui().json()) {
     ctx.emit(report.to_json());
@@ -528,9 +528,10 @@ void install(CLI::App& app, Commands& commands) {
   commands.add(group->add_subcommand("status", "Your progress: state and next action per module"),
                status);
   auto arg = std::make_shared<std::string>();
-  auto timeout = std::make_shared<int>(static_cast<int>(kSuiteTimeout.count()));
+  auto timeout = std::make_shared<int>(static_cast<int>(kTestTimeout.count()));
+  auto asan = std::make_shared<bool>(false);
   auto with_timeout = [&](CLI::App* leaf) {
-    leaf->add_option("--timeout", *timeout, "Seconds each test executable may run")
+    leaf->add_option("--timeout", *timeout, "Seconds each test may run (a test past it fails)")
         ->capture_default_str();
     return leaf;
   };
@@ -544,8 +545,12 @@ void install(CLI::App& app, Commands& commands) {
   test_leaf->add_option("--filter", *filter,
                         "Only the tests whose Suite.Name matches this GoogleTest pattern, e.g. "
                         "'Tensor.Matmul*' (':' separates patterns, '-' excludes)");
-  commands.add(with_timeout(test_leaf),
-               [arg, timeout, filter](Context& c) { return test(c, *arg, *timeout, *filter); });
+  test_leaf->add_flag("--asan", *asan,
+                      "Build (build/student-asan) and run them under AddressSanitizer + UBSan: "
+                      "a memory error names its line");
+  commands.add(with_timeout(test_leaf), [arg, timeout, filter, asan](Context& c) {
+    return test(c, *arg, *timeout, *filter, *asan);
+  });
   commands.add(
       with_timeout(module_leaf(*group, "export",
                                "Build and install your library, run the module's checkpoint", arg)),

@@ -31,7 +31,16 @@ const std::set<std::string> kShippedFiles = {"CMakeLists.txt", "CMakePresets.jso
                                              ".clang-format",  ".clang-tidy",       ".gitignore"};
 // Instructor-only scripts: they need solutions/ or the hidden suites.
 const std::set<std::string> kInstructorScripts = {"scripts/test-all", "scripts/check-hidden-suites",
-                                                  "scripts/quickstart", "scripts/mutants"};
+                                                  "scripts/quickstart", "scripts/mutants",
+                                                  "scripts/readme-commands"};
+// tito's instructor wing (grading, release): a student's tito is built without it (its CMake
+// condition is this folder), which makes the student's first build shorter.
+const std::set<std::string> kInstructorTito = {"tito/commands/grade.cpp",
+                                               "tito/commands/release.cpp", "tito/core/release.cpp",
+                                               "tito/core/release.hpp"};
+// The release's README.md: written for students (install, build, the module loop, milestones,
+// help); scripts/checks.d/release runs its commands. The course's README.md is the instructor's.
+constexpr const char* kStudentReadme = "grading/student-README.md";
 
 void write_text(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());
@@ -100,7 +109,8 @@ bool ships(const std::string& rel) {
   const std::string first = p.begin()->string();
   if (p.has_parent_path()) {
     if (kShippedDirs.count(first) == 0) return false;
-    if (kInstructorScripts.count(rel) > 0) return false;
+    if (kInstructorScripts.count(rel) > 0 || kInstructorTito.count(rel) > 0) return false;
+    if (rel.rfind("tito/grading/", 0) == 0) return false;
     if (rel.rfind("scripts/checks.d/", 0) == 0) return false;
     return true;
   }
@@ -393,7 +403,9 @@ ReleaseReport write_release_files(const fs::path& root, const std::vector<std::s
   for (const auto& rel : files) {
     if (!ships(rel)) {
       const std::string first = fs::path(rel).begin()->string();
-      skipped.insert(kShippedDirs.count(first) > 0 ? rel : first);
+      skipped.insert(rel.rfind("tito/grading/", 0) == 0 ? "tito/grading/"
+                     : kShippedDirs.count(first) > 0    ? rel
+                                                        : first);
       continue;
     }
     const fs::path target = dir / rel;
@@ -401,7 +413,9 @@ ReleaseReport write_release_files(const fs::path& root, const std::vector<std::s
     if (rel == "CMakePresets.json") {
       write_text(target, student_presets(read_file_text(root / rel)));
     } else if (rel == "README.md") {
-      write_text(target, student_readme(read_file_text(root / rel)));
+      write_text(target, fs::exists(root / kStudentReadme)
+                             ? read_file_text(root / kStudentReadme)
+                             : student_readme(read_file_text(root / rel)));
     } else {
       fs::copy_file(root / rel, target, fs::copy_options::overwrite_existing);
     }

@@ -2,8 +2,9 @@
 // `tito release`: the student repository, made from the instructor's course. What ships is an
 // allow-list (modules/ with stubs, lessons and visible tests; tito/, checkpoints/, milestones/,
 // kernels/, core/, bench/, cmake/, the student's scripts, CMakeLists.txt, a student-only
-// CMakePresets.json and README.md). Nothing else does: no solutions/, no hidden suites
-// (tests/NN_name/), no instructor scripts or CI.
+// CMakePresets.json and grading/student-README.md as README.md). Nothing else does: no solutions/,
+// no hidden suites (tests/NN_name/), no instructor scripts or CI, and not tito's instructor wing
+// (tito/grading/, the grade and release commands).
 //
 // The leak check then proves no solution text got in by another door (a stub left with its body,
 // a lesson quoting the answer: cs249r_book#1684): every function body of every file under

@@ -2,7 +2,8 @@
 // The build/test runner: child processes (cmake, ninja, test executables) run through posix_spawn
 // with an argument vector (never a shell), their output captured through a pipe, under a time limit
 // that kills the whole process group. Test results are read from GoogleTest's JSON report, never
-// from stdout.
+// from stdout. Each test runs in a process of its own (--gtest_filter): a crash or a hang costs
+// that one test, is reported under its name, and the rest of the suite still runs and counts.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,7 @@ struct TestCase {
   std::string status;  // "passed", "failed" or "skipped"
   std::vector<std::string> failures;
   std::string skip_reason;  // a skipped test's "skip_reason" property (RecordProperty), if any
+  std::string problem;      // "crashed: killed by SIGSEGV ...", "timed out after 30 s", else empty
   double seconds = 0;
 
   [[nodiscard]] std::string full_name() const { return suite + "." + name; }
@@ -36,11 +38,12 @@ struct TestCase {
 struct SuiteRun {
   std::string label;  // "visible", "hidden", "checkpoint tensor"
   fs::path executable;
-  ProcessResult process;
-  std::vector<TestCase> tests;  // from the report
-  bool report_read = false;
-  int tests_listed = 0;  // from --gtest_list_tests, known when the report is missing
-  std::string problem;   // why there is no trustworthy report, empty when there is one
+  double seconds = 0;           // all of its test processes together
+  std::vector<TestCase> tests;  // one per listed test, each from its own run's report
+  bool report_read = false;     // the test list was read (else nothing ran)
+  int tests_listed = 0;         // from --gtest_list_tests
+  std::string problem;  // the tests that crashed or hung, or why nothing ran; empty when neither
+  std::string list_output;  // the executable's output when listing its tests failed
 
   [[nodiscard]] int passed() const;
   [[nodiscard]] int failed() const;  // failed tests, or every listed test when the run crashed
@@ -53,9 +56,14 @@ struct SuiteRun {
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
-/// Runs a GoogleTest executable with a JSON report in a private temporary folder.
+/// "Suite.Name" of every test `--gtest_list_tests` prints (parameterised ones included).
+[[nodiscard]] std::vector<std::string> parse_gtest_list(const std::string& listing);
+
+/// Runs every test of a GoogleTest executable, each in its own process under `per_test` and with
+/// a JSON report in a private temporary folder; `env` is added to the environment.
 [[nodiscard]] SuiteRun run_gtest(std::string label, const fs::path& executable,
-                                 std::chrono::seconds timeout, const fs::path& cwd);
+                                 std::chrono::seconds per_test, const fs::path& cwd,
+                                 const std::vector<std::pair<std::string, std::string>>& env = {});
 
 /// A CMake build tree (build/student, build/export) of the course at `source`.
 class BuildTree {

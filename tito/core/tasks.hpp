@@ -12,7 +12,8 @@
 
 namespace tito {
 
-/// A configure, build or install step that failed; carries the tail of the tool's output.
+/// A configure, build or install step that failed; carries the part of the tool's output to show
+/// (a build's first errors, else the output's tail).
 class BuildError : public TitoError {
  public:
   BuildError(const std::string& message, std::string output_tail)
@@ -26,6 +27,7 @@ class BuildError : public TitoError {
 struct TestReport {
   std::string module;
   std::vector<SuiteRun> suites;
+  bool asan = false;  // built and run under AddressSanitizer + UBSan (build/student-asan)
 
   [[nodiscard]] int passed() const;
   [[nodiscard]] int failed() const;
@@ -52,17 +54,21 @@ struct ExportReport {
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
-inline constexpr std::chrono::seconds kSuiteTimeout{120};
+/// Per test: each test runs in a process of its own, so a hang costs this and names the test.
+inline constexpr std::chrono::seconds kTestTimeout{30};
 inline constexpr std::chrono::seconds kCheckpointTimeout{300};
 
-/// build/student, configured with `cmake --preset student` when it has not been yet.
-[[nodiscard]] BuildTree student_build(Context& ctx);
-/// Builds `targets`; throws BuildError with the compiler output's tail when that fails.
+/// build/student (or build/student-asan), configured with `cmake --preset student` (or
+/// `student-asan`) when it has not been yet.
+[[nodiscard]] BuildTree student_build(Context& ctx, bool asan = false);
+/// Builds `targets`, keeping the whole output in <tree>/tito-build.log and showing the warnings
+/// about the student's files; throws BuildError with the first errors, the student files that do
+/// not compile and the log's path when that fails.
 void build_targets(Context& ctx, const BuildTree& tree, const std::vector<std::string>& targets);
 
 /// Builds and runs the module's visible suite and, where tests/NN_name/ exists, its hidden suite.
 [[nodiscard]] TestReport test_module(Context& ctx, const ModuleInfo& module,
-                                     std::chrono::seconds timeout);
+                                     std::chrono::seconds per_test, bool asan = false);
 void print_test_report(const Ui& ui, const TestReport& report);
 
 /// Builds checkpoint_<id> in `tree`, runs it and records the result in the progress store.
@@ -72,7 +78,9 @@ void print_test_report(const Ui& ui, const TestReport& report);
 void print_checkpoint_report(const Ui& ui, const CheckpointReport& report);
 
 /// Builds the export library (every exported module plus `module` from the student's files),
-/// installs it into .tito/install, records the export and runs the module's checkpoint.
+/// installs it into .tito/install, records the export and runs the module's checkpoint. In a
+/// student release (no solutions/) that library is the student build's own (every module comes
+/// from modules/ either way), so build/student is installed instead of building a second copy.
 [[nodiscard]] ExportReport export_module(Context& ctx, const ModuleInfo& module,
                                          std::chrono::seconds timeout);
 

@@ -8,39 +8,15 @@
 #include <vector>
 
 #include "tinytorch/tensor.hpp"
+#include "tinytorch/testing.hpp"
 
 namespace tt = tinytorch;
 using tt::Shape;
 using tt::Tensor;
 
-namespace {
-
-std::string show(const Shape& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-std::string show(const std::vector<float>& v) {
-  std::string s = "{";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "}";
-}
-
-// Compares shape and row-major values, and explains a mismatch.
-void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<float>& values) {
-  ASSERT_EQ(t.shape(), shape) << "the result has shape " << show(t.shape()) << ", expected "
-                              << show(shape);
-  const auto got = t.to_vector();
-  ASSERT_EQ(got.size(), values.size())
-      << "to_vector() returned " << got.size() << " values for shape " << show(shape);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    EXPECT_FLOAT_EQ(got[i], values[i]) << "values " << show(got) << ", expected " << show(values)
-                                       << " (first difference at row-major position " << i << ")";
-  }
-}
-
-}  // namespace
+// expect_tensor(t, shape, values): one failure per check, at the test's line, values shown
+// compactly (tinytorch/testing.hpp).
+using tt::testing::expect_tensor;
 
 TEST(Tensor, ContiguousStridesAreRowMajor) {
   // Stepping one along the last dim moves 1 float; along dim 1 moves 4; along dim 0 moves 3*4.

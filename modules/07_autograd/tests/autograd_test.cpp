@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "tinytorch/autograd.hpp"
 #include "tinytorch/losses.hpp"
 #include "tinytorch/tensor.hpp"
+#include "tinytorch/testing.hpp"
 
 namespace tinytorch::autograd {
 namespace {
@@ -23,11 +25,10 @@ namespace {
 using Values = std::vector<float>;
 using Inputs = std::vector<Tensor>;
 
-void expect_values_near(const Tensor& actual, const Values& expected, float tol = 1e-6f) {
-  ASSERT_TRUE(actual.defined()) << "the gradient is undefined";
-  const Values got = actual.to_vector();
-  ASSERT_EQ(got.size(), expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "at " << i;
+// One failure per check, at the test's line, values shown compactly (tinytorch/testing.hpp).
+void expect_values_near(const Tensor& actual, const Values& expected, float tol = 1e-6f,
+                        std::source_location where = std::source_location::current()) {
+  tinytorch::testing::expect_values(actual, expected, tol, where);
 }
 
 class Autograd : public ::testing::Test {

@@ -4,21 +4,23 @@
 
 #include <cmath>
 #include <cstdint>
+#include <source_location>
 #include <stdexcept>
 #include <vector>
 
 #include "tinytorch/autograd.hpp"
 #include "tinytorch/spatial.hpp"
+#include "tinytorch/testing.hpp"
 
 namespace tinytorch {
 namespace {
 
 using Values = std::vector<float>;
 
-void ExpectNear(const Tensor& t, const Values& expected, float tol = 1e-5f) {
-  const Values got = t.to_vector();
-  ASSERT_EQ(got.size(), expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "at " << i;
+// One failure per check, at the test's line, values shown compactly (tinytorch/testing.hpp).
+void ExpectNear(const Tensor& t, const Values& expected, float tol = 1e-5f,
+                std::source_location where = std::source_location::current()) {
+  tinytorch::testing::expect_values(t, expected, tol, where);
 }
 
 // The image 1..9 as (1, 1, 3, 3).
