@@ -15,6 +15,7 @@
 #include "tinytorch/acceleration.hpp"
 #include "tinytorch/kernels/im2col.hpp"
 #include "tinytorch/spatial.hpp"
+#include "tinytorch/testing.hpp"
 
 namespace tinytorch {
 namespace {
@@ -151,10 +152,9 @@ TEST(Conv2d, ForwardMatchesModule09) {
   const Tensor x = from_vector(random_floats(2 * 3 * 6 * 6, 6), {2, 3, 6, 6});
   const Tensor w = from_vector(random_floats(4 * 3 * 3 * 3, 7), {4, 3, 3, 3});
   const Tensor b = from_vector({0.1f, -0.2f, 0.3f, 0.0f}, {4});
-  const Floats mine = accel::conv2d_forward(x, w, b, 1, 1).to_vector();
-  const Floats theirs = ops::conv2d(x, w, b, 1, 1).to_vector();
-  ASSERT_EQ(mine.size(), theirs.size());
-  for (std::size_t i = 0; i < mine.size(); ++i) EXPECT_NEAR(mine[i], theirs[i], 1e-4f) << i;
+  const Tensor theirs = ops::conv2d(x, w, b, 1, 1);
+  testing::expect_tensor(accel::conv2d_forward(x, w, b, 1, 1), theirs.shape(), theirs.to_vector(),
+                         1e-4f);
 }
 
 TEST(BiasRelu, FusedEqualsUnfused) {
