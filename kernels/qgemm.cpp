@@ -258,6 +258,7 @@ QGemmPackedB::QGemmPackedB(const std::int8_t* b, std::int64_t n, std::int64_t k,
   }
   const std::int64_t blocks = (n + kBlock - 1) / kBlock;
   data_.assign(static_cast<std::size_t>(blocks * k_groups() * 64), 0);
+  if (k == 0) return;  // nothing to pack (and data_ is empty: no panel to point into)
   for (std::int64_t j = 0; j < n; ++j) {
     std::int8_t* panel = data_.data() + (j / kBlock) * k_groups() * 64 + (j % kBlock) * 4;
     for (std::int64_t p = 0; p < k; ++p) panel[(p / 4) * 64 + p % 4] = b[j * ldb + p];
@@ -282,6 +283,10 @@ void qgemm_u8s8s32(std::int64_t m, const std::uint8_t* a, std::int64_t lda, cons
                                 std::to_string(b.n()) + ")");
   }
   if (m == 0 || b.n() == 0) return;
+  if (b.k() == 0) {  // empty sums: C = 0 (and B holds no panel for the paths to read)
+    for (std::int64_t i = 0; i < m; ++i) std::fill_n(c + i * ldc, b.n(), 0);
+    return;
+  }
   // About 64 K multiply-adds per thread at least: below that, waking a thread costs more.
   const std::int64_t per_row = std::max<std::int64_t>(1, b.n() * b.k());
   const std::int64_t grain = std::max<std::int64_t>(8, (std::int64_t{1} << 16) / per_row);

@@ -217,7 +217,9 @@ Progress ProgressStore::read_locked() const {
           path.string(), doc.at("schema_version").dump(), kProgressSchemaVersion));
     }
     try {
-      if (doc.at("schema_version").get<long long>() != kProgressSchemaVersion) {
+      // An integer first: nlohmann converts a float (1e84) to long long without a range check.
+      const nlohmann::json& version = doc.at("schema_version");
+      if (!version.is_number_integer() || version.get<long long>() != kProgressSchemaVersion) {
         throw std::invalid_argument(fmt::format("schema_version {} is not {}",
                                                 doc.at("schema_version").dump(),
                                                 kProgressSchemaVersion));
