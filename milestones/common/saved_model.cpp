@@ -1,5 +1,7 @@
 #include "saved_model.hpp"
 
+#include "run.hpp"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -167,6 +169,15 @@ SavedModel load_milestone_model(const std::string& milestone, const fs::path& di
   }
   saved.model->eval();
   return saved;
+}
+
+void save_trained_model(const Run& run, const std::string& milestone,
+                        const tinytorch::nn::Module& model, nlohmann::json training) {
+  const std::filesystem::path dir =
+      run.option("--model-dir").value_or(default_model_dir(milestone).string());
+  training["seed"] = run.seed();
+  save_milestone_model(dir, milestone, model, std::move(training));
+  run.say(fmt::format("Saved the model to {}/ (model.safetensors, config.json)", dir.string()));
 }
 
 }  // namespace milestones

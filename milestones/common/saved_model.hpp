@@ -18,6 +18,8 @@
 
 namespace milestones {
 
+class Run;
+
 /// The milestones whose trained model is saved: "mnist", "mnist-cnn", "cifar10".
 [[nodiscard]] const std::vector<std::string>& saved_model_milestones();
 
@@ -44,6 +46,11 @@ namespace milestones {
 /// marks a complete save.
 void save_milestone_model(const std::filesystem::path& dir, const std::string& milestone,
                           const tinytorch::nn::Module& model, nlohmann::json training);
+
+/// The end of a training milestone: saves `model` to --model-dir (default_model_dir otherwise) with
+/// `training` and the run's seed, and tells the student where it went.
+void save_trained_model(const Run& run, const std::string& milestone,
+                        const tinytorch::nn::Module& model, nlohmann::json training);
 
 struct SavedModel {
   std::shared_ptr<tinytorch::nn::Sequential> model;  // in eval mode

@@ -65,15 +65,9 @@ int main(int argc, char** argv) {
     }
     const bool passed = test_accuracy >= 0.98;
     if (epochs_done > 0) {
-      const std::filesystem::path model_dir =
-          run.option("--model-dir").value_or(milestones::default_model_dir("mnist").string());
-      milestones::save_milestone_model(model_dir, "mnist", model,
-                                       {{"test_accuracy", test_accuracy},
-                                        {"epochs", epochs_done},
-                                        {"seed", run.seed()},
-                                        {"passed", passed}});
-      run.say(fmt::format("Saved the model to {}/ (model.safetensors, config.json)",
-                          model_dir.string()));
+      milestones::save_trained_model(
+          run, "mnist", model,
+          {{"test_accuracy", test_accuracy}, {"epochs", epochs_done}, {"passed", passed}});
     }
     return run.finish(passed, "test accuracy >= 0.98", {{"test_accuracy", test_accuracy}});
   });
