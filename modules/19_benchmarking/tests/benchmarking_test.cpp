@@ -57,3 +57,12 @@ TEST(MeasureSamples, ConstantTimingsConvergeAtMinRepeatsAfterTheWarmUp) {
   EXPECT_EQ(m.seconds, std::vector<double>(5, 0.001));  // the two slow warm-up calls are not kept
   EXPECT_EQ(m.stop, bench::StopReason::converged);
 }
+
+// machine.cpp is framework-owned; this shows what the report's context records.
+TEST(Machine, TheCpuModelIsTheFirstModelNameLine) {
+  EXPECT_EQ(bench::cpu_model_from_cpuinfo("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n"
+                                          "processor\t: 1\nmodel name\t: AMD EPYC 7B13\n"),
+            "AMD EPYC 7B13");
+  EXPECT_EQ(bench::cpu_model_from_cpuinfo("Hardware\t: BCM2835\n"), "BCM2835");
+  EXPECT_EQ(bench::cpu_model_from_cpuinfo(""), "unknown");
+}
