@@ -3,7 +3,8 @@
 //
 // Every body below throws NotImplemented until you replace it. Run `tito module test 19` after
 // each function. Suggested order: quantile, median, tukey_outliers, summarize, normal_quantile,
-// median_ci, bootstrap_ratio_ci, to_string, measure_samples, measure, compare.
+// median_ci, bootstrap_ratio_ci, to_string, measure_samples, measure, compare; then layer_cost
+// and peak_rss_bytes.
 //
 // machine_info() and to_json() are framework-owned (machine.cpp, report.cpp): you use them.
 #include <algorithm>
@@ -18,6 +19,7 @@
 
 #include "tinytorch/benchmarking.hpp"
 #include "tinytorch/errors.hpp"
+#include "tinytorch/spatial.hpp"
 
 namespace tinytorch::bench {
 
@@ -119,6 +121,24 @@ Comparison compare(const Measurement& baseline, const Measurement& candidate,
   (void)candidate;
   (void)options;
   throw NotImplemented("19_benchmarking", "compare");
+}
+
+// ---- the profiler's counts ----------------------------------------------------------------------
+
+LayerCost layer_cost(const nn::Module& layer, const Shape& input_shape, const Shape& output_shape) {
+  // TODO: dynamic_cast the layer to nn::Linear, then nn::Conv2d (tinytorch/spatial.hpp);
+  //   count the multiply-adds by the formulas in the contract, after checking that the input fits
+  //   (std::invalid_argument naming the layer and the shape). parameter_bytes = 4 per parameter,
+  //   activation_bytes = 4 per element of output_shape (shape_numel).
+  (void)layer;
+  (void)input_shape;
+  (void)output_shape;
+  throw NotImplemented("19_benchmarking", "layer_cost");
+}
+
+std::int64_t peak_rss_bytes() {
+  // TODO: getrusage(RUSAGE_SELF, ...) from <sys/resource.h>; ru_maxrss is in KiB on Linux.
+  throw NotImplemented("19_benchmarking", "peak_rss_bytes");
 }
 
 }  // namespace tinytorch::bench

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "tinytorch/layers.hpp"
+#include "tinytorch/tensor.hpp"
+
 namespace tinytorch::bench {
 
 // ---- statistics (you write these in benchmarking.cpp) -------------------------------------------
@@ -145,6 +148,34 @@ struct Comparison {
 };
 [[nodiscard]] Comparison compare(const Measurement& baseline, const Measurement& candidate,
                                  const BootstrapOptions& options = {});
+
+// ---- the profiler's counts (you write these too) ------------------------------------------------
+// What one layer costs, from shapes alone: no timing, so every figure here has an exact answer.
+// (The per-layer timing through module hooks is not in this contract yet.)
+
+/// One layer's cost for one forward pass over a whole batch.
+struct LayerCost {
+  std::string type;                   // "Linear", "Conv2d", or "other"
+  std::int64_t macs = 0;              // multiply-adds; bias additions and activations not counted
+  std::int64_t parameter_bytes = 0;   // 4 bytes (float32) per parameter element, recursively
+  std::int64_t activation_bytes = 0;  // 4 bytes per element of the output
+};
+
+/// The cost of `layer` given the shapes it read and wrote:
+///   Linear (in -> out), input (..., in):  macs = (elements of the input / in) * in * out
+///   Conv2d (C -> O, k, stride s, padding p), input (N, C, H, W): Ho = (H + 2p - k) / s + 1 (and
+///   Wo alike), macs = N * O * Ho * Wo * C * k * k
+///   anything else: type "other", macs 0 (pooling and activations compare or apply a function;
+///   they multiply-add nothing worth counting)
+/// An input that does not fit the layer (Linear: last dimension not in_features; Conv2d: not 4-d,
+/// or C not in_channels, or a window larger than the padded input): std::invalid_argument naming
+/// the layer and the shape.
+[[nodiscard]] LayerCost layer_cost(const nn::Module& layer, const Shape& input_shape,
+                                   const Shape& output_shape);
+
+/// The most memory this process has held resident since it started, in bytes (Linux:
+/// getrusage's ru_maxrss, which is in KiB). It only grows: read it before and after a step.
+[[nodiscard]] std::int64_t peak_rss_bytes();
 
 // ---- framework-owned (machine.cpp, report.cpp): you use these, you do not write them -----------
 

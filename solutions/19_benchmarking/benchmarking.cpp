@@ -5,11 +5,15 @@
 #include <cstdint>
 #include <numeric>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "tinytorch/benchmarking.hpp"
+#include "tinytorch/spatial.hpp"
 
 namespace tinytorch::bench {
 
@@ -246,6 +250,72 @@ Comparison compare(const Measurement& baseline, const Measurement& candidate,
   return {baseline.name, candidate.name,
           bootstrap_ratio_ci(baseline.seconds, candidate.seconds, options), options.resamples,
           options.seed};
+}
+
+namespace {
+
+std::string shape_text(const Shape& shape) {
+  std::ostringstream out;
+  out << "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ")";
+  return out.str();
+}
+
+std::int64_t linear_macs(const nn::Linear& layer, const Shape& input) {
+  if (input.empty() || input.back() != layer.in_features) {
+    throw std::invalid_argument("layer_cost: Linear(" + std::to_string(layer.in_features) + ", " +
+                                std::to_string(layer.out_features) + ") cannot read input " +
+                                shape_text(input) + "; its last dimension must be " +
+                                std::to_string(layer.in_features));
+  }
+  const std::int64_t rows = shape_numel(input) / layer.in_features;  // every leading dimension
+  return rows * layer.in_features * layer.out_features;
+}
+
+std::int64_t conv2d_macs(const nn::Conv2d& layer, const Shape& input) {
+  const std::string name = "Conv2d(" + std::to_string(layer.in_channels) + ", " +
+                           std::to_string(layer.out_channels) + ", k " +
+                           std::to_string(layer.kernel_size) + ")";
+  if (input.size() != 4 || input[1] != layer.in_channels) {
+    throw std::invalid_argument("layer_cost: " + name + " cannot read input " + shape_text(input) +
+                                "; it reads (N, " + std::to_string(layer.in_channels) + ", H, W)");
+  }
+  const std::int64_t padded_h = input[2] + 2 * layer.padding;
+  const std::int64_t padded_w = input[3] + 2 * layer.padding;
+  if (padded_h < layer.kernel_size || padded_w < layer.kernel_size) {
+    throw std::invalid_argument("layer_cost: " + name + " has a window larger than input " +
+                                shape_text(input) + " with its padding");
+  }
+  const std::int64_t ho = (padded_h - layer.kernel_size) / layer.stride + 1;
+  const std::int64_t wo = (padded_w - layer.kernel_size) / layer.stride + 1;
+  // Each output element is one dot product of C * k * k multiply-adds.
+  return input[0] * layer.out_channels * ho * wo * layer.in_channels * layer.kernel_size *
+         layer.kernel_size;
+}
+
+}  // namespace
+
+LayerCost layer_cost(const nn::Module& layer, const Shape& input_shape, const Shape& output_shape) {
+  LayerCost cost;
+  if (const auto* linear = dynamic_cast<const nn::Linear*>(&layer)) {
+    cost.type = "Linear";
+    cost.macs = linear_macs(*linear, input_shape);
+  } else if (const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer)) {
+    cost.type = "Conv2d";
+    cost.macs = conv2d_macs(*conv, input_shape);
+  } else {
+    cost.type = "other";
+  }
+  cost.parameter_bytes = 4 * layer.num_parameters();
+  cost.activation_bytes = 4 * shape_numel(output_shape);
+  return cost;
+}
+
+std::int64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
 }  // namespace tinytorch::bench

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tinytorch/benchmarking.hpp"
+#include "tinytorch/spatial.hpp"
 
 using namespace tinytorch;  // NOLINT(google-build-using-namespace)
 
@@ -458,4 +459,75 @@ TEST(Report, WritesTheMachineTheMeasurementsAndTheComparisons) {
   EXPECT_EQ(doc["benchmarks"][0]["stop"], "converged");
   EXPECT_EQ(doc["benchmarks"][0]["repeats"], 3);
   EXPECT_DOUBLE_EQ(doc["comparisons"][0]["speedup"]["estimate"].get<double>(), 2.0);
+}
+
+// ---- the profiler's counts ----------------------------------------------------------------------
+
+TEST(LayerCost, LinearCountsInTimesOutPerRow) {
+  const nn::Linear fc(3, 4);
+  const auto c = bench::layer_cost(fc, {2, 3}, {2, 4});
+  EXPECT_EQ(c.type, "Linear");
+  EXPECT_EQ(c.macs, 2 * 3 * 4);
+  EXPECT_EQ(c.parameter_bytes, 4 * (3 * 4 + 4));  // weight and bias
+  EXPECT_EQ(c.activation_bytes, 4 * 2 * 4);
+}
+
+TEST(LayerCost, LinearCountsEveryLeadingDimensionAsRows) {
+  // (5, 7, 3) is 35 rows of 3 features, as a GPT's (B, T, C).
+  const nn::Linear fc(3, 4, false);
+  const auto c = bench::layer_cost(fc, {5, 7, 3}, {5, 7, 4});
+  EXPECT_EQ(c.macs, 35 * 3 * 4);
+  EXPECT_EQ(c.parameter_bytes, 4 * 12);  // no bias
+}
+
+TEST(LayerCost, ConvCountsOneDotProductOfCKKPerOutputElement) {
+  // 3 -> 8 channels, k 3, stride 1, padding 1 keeps 32 x 32: 2 * 8 * 32 * 32 outputs of 3 * 9.
+  const nn::Conv2d conv(3, 8, 3, 1, 1);
+  const auto c = bench::layer_cost(conv, {2, 3, 32, 32}, {2, 8, 32, 32});
+  EXPECT_EQ(c.type, "Conv2d");
+  EXPECT_EQ(c.macs, 2LL * 8 * 32 * 32 * 3 * 9);
+  EXPECT_EQ(c.parameter_bytes, 4 * (8 * 3 * 9 + 8));
+  EXPECT_EQ(c.activation_bytes, 4LL * 2 * 8 * 32 * 32);
+}
+
+TEST(LayerCost, ConvStrideShrinksTheOutputAndRoundsDown) {
+  // 28 x 28, k 5, stride 2, no padding: (28 - 5) / 2 + 1 = 12 (11.5 rounded down, plus 1).
+  const nn::Conv2d conv(1, 4, 5, 2, 0);
+  EXPECT_EQ(bench::layer_cost(conv, {1, 1, 28, 28}, {1, 4, 12, 12}).macs, 4LL * 12 * 12 * 25);
+}
+
+TEST(LayerCost, ConvPaddingWidensTheInput) {
+  // 7 x 7 padded by 2 is 11 x 11; k 3, stride 2: (11 - 3) / 2 + 1 = 5.
+  const nn::Conv2d conv(2, 3, 3, 2, 2);
+  EXPECT_EQ(bench::layer_cost(conv, {1, 2, 7, 7}, {1, 3, 5, 5}).macs, 3LL * 5 * 5 * 2 * 9);
+}
+
+TEST(LayerCost, LayersWithoutMultiplyAddsCountNone) {
+  const nn::ReLU relu;
+  const auto c = bench::layer_cost(relu, {4, 10}, {4, 10});
+  EXPECT_EQ(c.type, "other");
+  EXPECT_EQ(c.macs, 0);
+  EXPECT_EQ(c.parameter_bytes, 0);
+  EXPECT_EQ(c.activation_bytes, 4 * 40);
+}
+
+TEST(LayerCost, AnInputThatDoesNotFitTheLayerIsAnError) {
+  const nn::Linear fc(3, 4);
+  EXPECT_THROW((void)bench::layer_cost(fc, {2, 5}, {2, 4}), std::invalid_argument);
+  const nn::Conv2d conv(3, 8, 3);
+  EXPECT_THROW((void)bench::layer_cost(conv, {3, 32, 32}, {8, 30, 30}), std::invalid_argument);
+  EXPECT_THROW((void)bench::layer_cost(conv, {1, 1, 32, 32}, {1, 8, 30, 30}),
+               std::invalid_argument);
+  EXPECT_THROW((void)bench::layer_cost(conv, {1, 3, 2, 2}, {1, 8, 0, 0}), std::invalid_argument);
+}
+
+TEST(PeakRss, GrowsToHoldWhatTheProcessTouched) {
+  // Touch more than the peak so far, plus 32 MiB: the peak must now be at least that much.
+  const std::int64_t before = bench::peak_rss_bytes();
+  EXPECT_GT(before, 0);
+  const std::int64_t size = before + (32LL << 20);
+  std::vector<char> block(static_cast<std::size_t>(size));
+  for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = 1;
+  EXPECT_GE(bench::peak_rss_bytes(), size);
+  EXPECT_EQ(block[0], 1);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tinytorch/benchmarking.hpp"
+#include "tinytorch/spatial.hpp"
 
 using namespace tinytorch;  // NOLINT(google-build-using-namespace)
 
@@ -56,6 +57,15 @@ TEST(MeasureSamples, ConstantTimingsConvergeAtMinRepeatsAfterTheWarmUp) {
   EXPECT_EQ(m.warmup, 2);
   EXPECT_EQ(m.seconds, std::vector<double>(5, 0.001));  // the two slow warm-up calls are not kept
   EXPECT_EQ(m.stop, bench::StopReason::converged);
+}
+
+TEST(LayerCost, ConvCountsOneDotProductPerOutputElement) {
+  // 1 -> 2 channels, k 3, no padding: 5 x 5 becomes 3 x 3; each of the 2 * 3 * 3 outputs is a dot
+  // product of 1 * 3 * 3 multiply-adds.
+  const nn::Conv2d conv(1, 2, 3);
+  const auto c = bench::layer_cost(conv, {1, 1, 5, 5}, {1, 2, 3, 3});
+  EXPECT_EQ(c.macs, 2 * 3 * 3 * 9);
+  EXPECT_EQ(c.parameter_bytes, 4 * (2 * 9 + 2));
 }
 
 // machine.cpp is framework-owned; this shows what the report's context records.
