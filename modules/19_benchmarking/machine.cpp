@@ -32,14 +32,13 @@ std::string cpuinfo_value(const std::string& cpuinfo, const std::string& key) {
   return "";
 }
 
+// The compiler's own version string (module 01 builds "GCC 12.2.0" from the version macros; this
+// records the fuller text the compiler gives about itself).
 std::string compiler() {
-  // clang also defines __GNUC__, so it is tested first.
 #if defined(__clang__)
-  return "Clang " + std::to_string(__clang_major__) + "." + std::to_string(__clang_minor__) + "." +
-         std::to_string(__clang_patchlevel__);
+  return __VERSION__;  // "Debian Clang 14.0.6"
 #elif defined(__GNUC__)
-  return "GCC " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
-         std::to_string(__GNUC_PATCHLEVEL__);
+  return std::string("GCC ") + __VERSION__;  // "GCC 12.2.0"
 #else
   return "unknown compiler";
 #endif
