@@ -12,6 +12,7 @@
 //     fault metrics.record(latency, /*ok=*/true);  metrics.snapshot().p99_ms
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -121,6 +122,75 @@ class DynamicBatcher {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::thread worker_;  // last: started once every member above exists
+};
+
+// ---- request validation ------------------------------------------------------------------------
+
+/// What a served model accepts: the shape of ONE sample (no batch dimension) and the limits that
+/// keep one request from taking the service down.
+struct InputSpec {
+  Shape sample_shape;                      // e.g. {784} for the mnist MLP, {3, 32, 32} for cifar10
+  std::int64_t max_batch = 256;            // samples per request
+  std::size_t max_body_bytes = 64u << 20;  // bytes of one JSON body
+};
+
+/// A request the service refuses: the message names the fault (and where, e.g. inputs[3][1]) and
+/// says what to send instead. The HTTP layer answers it with a 4xx and the message.
+class InvalidRequest : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// Checks a batch (N, sample_shape...) handed in-process: N in [1, max_batch], the sample shape as
+/// spec says, every value finite. Otherwise InvalidRequest naming the shapes, or the flat index of
+/// the first non-finite value.
+void validate_batch(const Tensor& batch, const InputSpec& spec);
+
+/// Parses a JSON body {"inputs": [sample, ...], "dtype": "float32" (optional)} where each sample is
+/// nested arrays of numbers of spec.sample_shape, into a (N, sample_shape...) tensor.
+/// InvalidRequest, naming the fault, for: a body over max_body_bytes (checked before parsing),
+/// text that is not JSON, no "inputs" array, N = 0 or N > max_batch, a dtype other than "float32",
+/// a nesting depth or a length that does not match the sample shape (naming the path and both
+/// lengths), an element that is not a number (a string, a bool, null: naming the path and its
+/// type), and a number outside float32's finite range (it would become inf in the model).
+[[nodiscard]] Tensor parse_request(std::string_view body, const InputSpec& spec);
+
+// ---- metrics -----------------------------------------------------------------------------------
+
+/// The q-th percentile (q in [0, 100]) of values by the nearest-rank method: sort, take the value
+/// of rank max(1, ceil(q / 100 * n)). Always one of the values, never an interpolation. Empty
+/// values or q outside [0, 100] (or NaN): std::invalid_argument.
+[[nodiscard]] double percentile(std::vector<double> values, double q);
+
+/// What Metrics::snapshot() reports. Latencies are in milliseconds, over the most recent `window`
+/// successful requests; 0 while there is none (latency_samples says how many there are).
+struct MetricsSnapshot {
+  std::int64_t requests = 0;  // every request recorded, ok or not, since the start
+  std::int64_t errors = 0;    // those recorded with ok = false
+  std::int64_t latency_samples = 0;
+  double p50_ms = 0.0;
+  double p95_ms = 0.0;
+  double p99_ms = 0.0;
+};
+
+/// Request counters and a latency window, safe to record into from many threads at once. Memory is
+/// bounded: only the most recent `window` latencies are kept (a service runs for weeks).
+class Metrics {
+ public:
+  /// window < 1: std::invalid_argument.
+  explicit Metrics(std::size_t window = 10000);
+  /// One finished request. Its latency joins the window only when ok: a fast refusal would make
+  /// the service look quicker than it is. A negative latency: std::invalid_argument.
+  void record(std::chrono::nanoseconds latency, bool ok);
+  [[nodiscard]] MetricsSnapshot snapshot() const;
+
+ private:
+  std::size_t window_;
+  mutable std::mutex mutex_;
+  std::int64_t requests_ = 0;
+  std::int64_t errors_ = 0;
+  std::vector<double> latencies_ms_;  // a ring of at most window_ values
+  std::size_t next_ = 0;              // where the next latency goes once the ring is full
 };
 
 }  // namespace tinytorch::serve
