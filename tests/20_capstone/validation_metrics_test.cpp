@@ -244,16 +244,20 @@ TEST(Metrics, RefusesAWindowOfZeroAndANegativeLatency) {
 }
 
 TEST(Metrics, CountsEveryRecordFromManyThreads) {
-  serve::Metrics m(100);
+  // Many records, and a window large enough that the latency store keeps growing while the
+  // threads record: an unlocked counter loses increments, an unlocked store corrupts itself.
+  constexpr int kThreads = 8;
+  constexpr int kEach = 20000;
+  serve::Metrics m(std::size_t{1} << 20);
   std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
+  for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&m, t] {
-      for (int i = 0; i < 1000; ++i) m.record(std::chrono::microseconds(i), (i + t) % 10 != 0);
+      for (int i = 0; i < kEach; ++i) m.record(std::chrono::microseconds(i), (i + t) % 10 != 0);
     });
   }
   for (auto& th : threads) th.join();
   const auto s = m.snapshot();
-  EXPECT_EQ(s.requests, 8000);
-  EXPECT_EQ(s.errors, 800);  // (i + t) % 10 == 0 for 100 of each thread's 1000
-  EXPECT_EQ(s.latency_samples, 100);
+  EXPECT_EQ(s.requests, kThreads * kEach);
+  EXPECT_EQ(s.errors, kThreads * kEach / 10);  // (i + t) % 10 == 0 for a tenth of each thread's i
+  EXPECT_EQ(s.latency_samples, kThreads * kEach * 9 / 10);
 }
