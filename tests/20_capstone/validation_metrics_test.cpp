@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <latch>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -247,11 +248,14 @@ TEST(Metrics, CountsEveryRecordFromManyThreads) {
   // Many records, and a window large enough that the latency store keeps growing while the
   // threads record: an unlocked counter loses increments, an unlocked store corrupts itself.
   constexpr int kThreads = 8;
-  constexpr int kEach = 20000;
+  constexpr int kEach = 50000;
   serve::Metrics m(std::size_t{1} << 20);
+  std::latch start(
+      kThreads);  // all record at once: on 2 cores a thread could otherwise finish alone
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&m, t] {
+    threads.emplace_back([&m, &start, t] {
+      start.arrive_and_wait();
       for (int i = 0; i < kEach; ++i) m.record(std::chrono::microseconds(i), (i + t) % 10 != 0);
     });
   }
