@@ -78,7 +78,7 @@ function(_tt_library_settings target)
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/core/include>
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/kernels/include>
     $<INSTALL_INTERFACE:include>)
-  target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB nlohmann_json::nlohmann_json)
+  target_link_libraries(${target} PUBLIC Threads::Threads tinytorch_httplib PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB nlohmann_json::nlohmann_json)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
   if(TINYTORCH_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
@@ -145,7 +145,7 @@ function(_tt_library_variant target student_set)
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/core/include>
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/kernels/include>
     $<INSTALL_INTERFACE:include>)
-  target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB)
+  target_link_libraries(${target} PUBLIC Threads::Threads tinytorch_httplib PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB)
 endfunction()
 
 # The one library. Headers are the contract: each module's headers are reachable as <tinytorch/NAME.hpp>
@@ -324,7 +324,7 @@ function(tinytorch_install_package)
     endforeach()
   endforeach()
   install(DIRECTORY "${CMAKE_SOURCE_DIR}/core/include/" "${CMAKE_SOURCE_DIR}/kernels/include/" DESTINATION include)
-  install(TARGETS tinytorch tinytorch_openblas tinytorch_lapacke EXPORT TinyTorchTargets ARCHIVE DESTINATION lib)
+  install(TARGETS tinytorch tinytorch_openblas tinytorch_lapacke tinytorch_httplib EXPORT TinyTorchTargets ARCHIVE DESTINATION lib)
   install(EXPORT TinyTorchTargets NAMESPACE TinyTorch:: DESTINATION lib/cmake/TinyTorch)
   file(WRITE "${CMAKE_BINARY_DIR}/TinyTorchConfig.cmake.in" [=[
 @PACKAGE_INIT@

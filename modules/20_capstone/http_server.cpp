@@ -1,0 +1,194 @@
+// The HTTP layer of module 20 (framework-owned): routes, status codes and JSON bodies around the
+// student's batcher, validation and metrics. See http_server.hpp for the endpoints.
+#include "tinytorch/http_server.hpp"
+
+#include <httplib.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace tinytorch::serve {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void reply(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+nlohmann::json error_body(const std::string& message) {
+  return {{"error", message}};
+}
+
+// One batcher request per sample: samples of different clients then share batches.
+std::vector<std::future<Tensor>> submit_samples(DynamicBatcher& batcher, const Tensor& batch,
+                                                const InputSpec& spec) {
+  const std::vector<float> values = batch.to_vector();  // (N, sample...) row-major
+  const auto per_sample = static_cast<std::size_t>(shape_numel(spec.sample_shape));
+  std::vector<std::future<Tensor>> answers;
+  for (std::size_t i = 0; i * per_sample < values.size(); ++i) {
+    std::vector<float> sample(values.begin() + static_cast<std::ptrdiff_t>(i * per_sample),
+                              values.begin() + static_cast<std::ptrdiff_t>((i + 1) * per_sample));
+    answers.push_back(batcher.submit(from_vector(std::move(sample), spec.sample_shape)));
+  }
+  return answers;
+}
+
+}  // namespace
+
+struct InferenceServer::Impl {
+  Impl(DynamicBatcher& b, InputSpec s, Metrics& m, ServerOptions o)
+      : batcher(b), spec(std::move(s)), metrics(m), options(std::move(o)) {}
+  DynamicBatcher& batcher;
+  InputSpec spec;
+  Metrics& metrics;
+  ServerOptions options;
+  httplib::Server http;
+  std::thread listener;
+  int port = 0;
+  std::atomic<bool> draining{false};
+
+  void predict(const httplib::Request& req, httplib::Response& res) {
+    const auto start = Clock::now();
+    bool ok = false;
+    try {
+      const Tensor batch = parse_request(req.body, spec);
+      auto answers = submit_samples(batcher, batch, spec);
+      nlohmann::json outputs = nlohmann::json::array();
+      for (auto& answer : answers) outputs.push_back(answer.get().to_vector());
+      reply(res, 200, {{"outputs", std::move(outputs)}});
+      ok = true;
+    } catch (const InvalidRequest& e) {
+      reply(res, 400, error_body(e.what()));
+    } catch (const QueueFull& e) {
+      res.set_header("Retry-After", "1");
+      reply(res, 503, error_body(e.what()));
+    } catch (const BatcherStopped& e) {
+      reply(res, 503, error_body(e.what()));
+    } catch (const std::exception& e) {
+      reply(res, 500, error_body(std::string("the model failed: ") + e.what()));
+    }
+    metrics.record(Clock::now() - start, ok);
+  }
+
+  void routes() {
+    http.Post("/v1/predict",
+              [this](const httplib::Request& req, httplib::Response& res) { predict(req, res); });
+    http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      if (draining) {
+        reply(res, 503, {{"status", "draining"}});
+      } else {
+        reply(res, 200, {{"status", "ok"}});
+      }
+    });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      const MetricsSnapshot s = metrics.snapshot();
+      reply(res, 200,
+            {{"requests", s.requests},
+             {"errors", s.errors},
+             {"latency_samples", s.latency_samples},
+             {"p50_ms", s.p50_ms},
+             {"p95_ms", s.p95_ms},
+             {"p99_ms", s.p99_ms},
+             {"max_batch_size", batcher.options().max_batch_size()},
+             {"max_wait_us", batcher.options().max_wait().count()},
+             {"max_queue", batcher.options().max_queue()}});
+    });
+    // httplib refuses an oversized body itself (413) before our handler runs: give it a message.
+    http.set_payload_max_length(spec.max_body_bytes);
+    http.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+      if (res.status == 413) {
+        reply(res, 413,
+              error_body("request body over " + std::to_string(spec.max_body_bytes) +
+                         " bytes; send fewer samples per request"));
+      } else if (res.body.empty()) {
+        reply(res, res.status, error_body("no such endpoint or method"));
+      }
+    });
+    const int threads = options.threads;
+    // httplib owns the task queue it is given (its API takes a raw pointer).
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  }
+};
+
+InferenceServer::InferenceServer(DynamicBatcher& batcher, InputSpec spec, Metrics& metrics,
+                                 ServerOptions options)
+    : impl_(std::make_unique<Impl>(batcher, std::move(spec), metrics, std::move(options))) {
+  if (impl_->options.threads < 1) {
+    throw std::invalid_argument("InferenceServer: threads is " +
+                                std::to_string(impl_->options.threads) + "; give 1 or more");
+  }
+  impl_->routes();
+}
+
+InferenceServer::~InferenceServer() {
+  stop();
+}
+
+void InferenceServer::start() {
+  Impl& s = *impl_;
+  s.port = s.options.port == 0
+               ? s.http.bind_to_any_port(s.options.host)
+               : (s.http.bind_to_port(s.options.host, s.options.port) ? s.options.port : -1);
+  if (s.port < 0) {
+    throw std::runtime_error("InferenceServer: cannot listen on " + s.options.host + ":" +
+                             std::to_string(s.options.port) +
+                             " (in use? pick another port or 0 for any)");
+  }
+  // bind() already listens: connections queue in the backlog until the accept loop runs.
+  s.listener = std::thread([&s] { s.http.listen_after_bind(); });
+  // Wait for the accept loop: httplib's stop() does nothing to a server not yet running, so a
+  // stop() right after start() would leave the loop to start afterwards and never end.
+  // (cpp-httplib 0.11 has no wait_until_ready.)
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!s.http.is_running()) {
+    if (Clock::now() > deadline) {
+      throw std::runtime_error("InferenceServer: the listener on port " + std::to_string(s.port) +
+                               " did not start within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+int InferenceServer::port() const {
+  return impl_->port;
+}
+
+void InferenceServer::stop() {
+  Impl& s = *impl_;
+  if (s.draining.exchange(true)) return;
+  s.batcher.shutdown();  // answers every accepted sample; later ones get 503
+  s.http.stop();
+  if (s.listener.joinable()) s.listener.join();
+}
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void InferenceServer::serve_until_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal = 0;
+  sigwait(&set, &signal);
+  stop();
+}
+
+}  // namespace tinytorch::serve

@@ -1,0 +1,55 @@
+#pragma once
+// Module 20: the HTTP layer of the inference service. Framework-owned (you use it, you do not write
+// it): cpp-httplib speaks HTTP, nlohmann/json the bodies, and your serving.cpp does the work:
+//     POST /v1/predict  {"inputs": [sample, ...]}  -> 200 {"outputs": [[...], ...]}
+//                       a bad request -> 400 (413 if too big) {"error": "..."}; a full queue -> 503
+//     GET  /healthz     -> 200 {"status": "ok"}, 503 {"status": "draining"} once stop() began
+//     GET  /metrics     -> 200 {"requests", "errors", "latency_samples", "p50_ms", "p95_ms",
+//     "p99_ms"}
+// Each sample of a request is its own batcher request, so samples from many clients share batches.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tinytorch/serving.hpp"
+
+namespace tinytorch::serve {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // loopback unless told otherwise
+  int port = 0;                    // 0: the system picks a free port (see InferenceServer::port)
+  int threads = 8;                 // HTTP worker threads: concurrent connections served at once
+};
+
+/// An HTTP front for a DynamicBatcher. The batcher's function maps inputs of spec.sample_shape to
+/// one output tensor each; metrics records every predict request.
+class InferenceServer {
+ public:
+  InferenceServer(DynamicBatcher& batcher, InputSpec spec, Metrics& metrics,
+                  ServerOptions options = {});
+  ~InferenceServer();
+  InferenceServer(const InferenceServer&) = delete;
+  InferenceServer& operator=(const InferenceServer&) = delete;
+
+  /// Binds and serves on a background thread; returns once it accepts connections. A port that
+  /// cannot be bound: std::runtime_error naming host and port.
+  void start();
+  /// The bound port (after start()).
+  [[nodiscard]] int port() const;
+  /// Drains: health turns 503, new predictions are refused (503), the batcher answers what it has
+  /// accepted, then the listener stops. Idempotent.
+  void stop();
+  /// Blocks until SIGTERM or SIGINT arrives, then stop(). Needs block_stop_signals() called first
+  /// in main, before any thread exists, so that no other thread takes the signal's default action.
+  void serve_until_signal();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards, so that
+/// serve_until_signal() receives them. Call first thing in main.
+void block_stop_signals();
+
+}  // namespace tinytorch::serve
