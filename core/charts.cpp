@@ -264,7 +264,11 @@ std::string line_chart(const Axes& axes, std::span<const Series> series) {
     }
   }
   // Legend in the top-right corner of the plot area, on white so grid lines do not cross it.
-  const double legend_w = 180;
+  // Wide enough for the longest name at about 6.6 px per character of a 12 px sans-serif font.
+  std::size_t longest = 0;
+  for (const Series& s : series) longest = std::max(longest, s.name.size());
+  const double legend_w =
+      std::min(44 + 6.6 * static_cast<double>(longest), kWidth - kLeft - kRight - 12);
   const double legend_x = kWidth - kRight - legend_w - 6;
   out += "<rect x=\"" + px(legend_x) + "\" y=\"" + px(kTop + 6) + "\" width=\"" + px(legend_w) +
          "\" height=\"" + px(18.0 * static_cast<double>(series.size()) + 6) +

@@ -85,6 +85,12 @@ std::vector<std::string> waiting_parts_text(const Milestone& m, const Progress& 
   return lines;
 }
 
+/// A path as the student types it from the course root (".tito/milestones/x.svg"), else absolute.
+std::string relative_to_root(const Course& course, const fs::path& path) {
+  const fs::path relative = path.lexically_relative(course.root());
+  return relative.empty() || *relative.begin() == ".." ? path.string() : relative.string();
+}
+
 json milestone_json(const Course& course, const Milestone& m, const Progress& progress) {
   const MilestoneResult result = read_milestone_result(result_file(course, m));
   json doc = {{"id", m.id},
@@ -119,6 +125,10 @@ json milestone_json(const Course& course, const Milestone& m, const Progress& pr
                          {"library", result.library},         {"wall_seconds", result.wall_seconds},
                          {"interrupted", result.interrupted}, {"final", result.final_metrics}};
       if (!result.parts.empty()) doc["last_run"]["parts"] = result.parts;
+      doc["last_run"]["charts"] = json::array();
+      for (const fs::path& chart : result.charts) {
+        doc["last_run"]["charts"].push_back(relative_to_root(course, chart));
+      }
       break;
   }
   return doc;
@@ -419,6 +429,19 @@ int status(Context& ctx) {
                    std::to_string(d["year"].get<int>()), last_run_text(d["last_run"]), metrics});
   }
   table.print(ui);
+  // The pictures of the last runs, which a browser opens: training curves, speed-ups, latencies.
+  bool heading = false;
+  for (const auto& d : docs) {
+    if (d["last_run"].is_null() || !d["last_run"].contains("charts")) continue;
+    for (const auto& chart : d["last_run"]["charts"]) {
+      if (!heading) {
+        ui.line();
+        ui.line("Charts (SVG, open in a browser):");
+        heading = true;
+      }
+      ui.line(fmt::format("  {:<12} {}", d["id"].get<std::string>(), chart.get<std::string>()));
+    }
+  }
   return kExitOk;
 }
 
