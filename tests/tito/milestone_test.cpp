@@ -67,5 +67,22 @@ TEST(Milestone, StatusNamesTheChartsOfTheLastRunThatExist) {
   EXPECT_NE(text.out.find(".tito/milestones/xor-curves.svg"), std::string::npos) << text.out;
 }
 
+TEST(Milestone, StatusCountsAMilestoneInPartsPassedOnlyWhenEveryPartPassed) {
+  const TempCourse course;
+  write_file(course.root() / ".tito" / "milestones" / "perceptron.json",
+             R"({"id": "perceptron", "gate": {"rule": "r", "passed": true}, "final": {},
+                 "settings": {"parts": ["by-hand"]}})");
+  const Output json_out = tito(course.root(), {"milestone", "status", "--json"});
+  ASSERT_EQ(json_out.status, 0) << json_out.err;
+  EXPECT_EQ(json_out.json()["passed"], 0);
+  const Output text = tito(course.root(), {"milestone", "status"});
+  EXPECT_NE(text.out.find("not yet run: autograd"), std::string::npos) << text.out;
+
+  write_file(course.root() / ".tito" / "milestones" / "perceptron.json",
+             R"({"id": "perceptron", "gate": {"rule": "r", "passed": true}, "final": {},
+                 "settings": {"parts": ["by-hand", "autograd"]}})");
+  EXPECT_EQ(tito(course.root(), {"milestone", "status", "--json"}).json()["passed"], 1);
+}
+
 }  // namespace
 }  // namespace tito_test
