@@ -247,7 +247,7 @@ double quantized_accuracy(const quant::QuantizedModel& q, const TestSet& test) {
                                     {3, 32, 32}, test.labels, 1000);
 }
 
-CnnResult run_cnn(const milestones::Run& run, const Settings& s, const fs::path& artefacts,
+CnnResult run_cnn(milestones::Run& run, const Settings& s, const fs::path& artefacts,
                   const char* fast_name) {
   CnnResult r;
   milestones::SavedModel saved = milestones::load_milestone_model("cifar10", s.cifar_dir);
