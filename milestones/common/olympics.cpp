@@ -53,20 +53,19 @@ std::vector<Gate> judge(const VerdictInputs& in) {
                    in.test_images == kFullTestSet && in.tokens >= kGateTokens,
                    fmt::format("{} test images, {} tokens", in.test_images, in.tokens)});
   const double drop = in.float_accuracy - in.final_accuracy;
-  gates.push_back({"accuracy", "the optimised CNN's accuracy within 1 point of the float32 model's",
-                   std::abs(drop) <= kMaxAccuracyDrop + 1e-12,
-                   fmt::format("float32 {}, optimised {} ({:+.2f} points)",
-                               percent(in.float_accuracy), percent(in.final_accuracy),
-                               -100.0 * drop)});
+  gates.push_back(
+      {"accuracy", "the optimised CNN's accuracy within 1 point of the float32 model's",
+       std::abs(drop) <= kMaxAccuracyDrop + 1e-12,
+       fmt::format("float32 {}, optimised {} ({:+.2f} points)", percent(in.float_accuracy),
+                   percent(in.final_accuracy), -100.0 * drop)});
   gates.push_back({"tokens", "greedy tokens of the cached GPT identical to the naive baseline's",
                    in.tokens_identical, in.tokens_identical ? "identical" : "they differ"});
-  gates.push_back(
-      speedup_gate("gpt speed", fmt::format("tinygpt generating {} tokens", in.tokens),
-                   in.gpt_speedup));
+  gates.push_back(speedup_gate("gpt speed", fmt::format("tinygpt generating {} tokens", in.tokens),
+                               in.gpt_speedup));
   gates.push_back(speedup_gate("cnn speed", "CNN inference on the test images", in.cnn_speedup));
-  const double fraction = in.float_bytes > 0 ? static_cast<double>(in.final_bytes) /
-                                                   static_cast<double>(in.float_bytes)
-                                             : 1.0;
+  const double fraction =
+      in.float_bytes > 0 ? static_cast<double>(in.final_bytes) / static_cast<double>(in.float_bytes)
+                         : 1.0;
   gates.push_back({"size", "the optimised CNN's file <= 25% of the float32 one's (both deflated)",
                    in.float_bytes > 0 && fraction <= kMaxSizeFraction,
                    fmt::format("{} of {} = {}", bytes_text(in.final_bytes),
@@ -80,9 +79,8 @@ bool all_passed(const std::vector<Gate>& gates) {
 }
 
 std::string format_table(const std::vector<Step>& steps) {
-  std::string text =
-      fmt::format("  {:<8} {:<15} {:>16} {:>22} {:>10} {:>22}\n", "model", "step", "accuracy",
-                  "latency (median)", "size", "speed-up [95% CI]");
+  std::string text = fmt::format("  {:<8} {:<15} {:>16} {:>22} {:>10} {:>22}\n", "model", "step",
+                                 "accuracy", "latency (median)", "size", "speed-up [95% CI]");
   for (const Step& s : steps) {
     const std::string accuracy =
         s.accuracy ? fmt::format("{} /{}", percent(*s.accuracy), s.accuracy_count) : "-";
@@ -98,8 +96,8 @@ std::string format_table(const std::vector<Step>& steps) {
 std::string format_gates(const std::vector<Gate>& gates) {
   std::string text;
   for (const Gate& g : gates) {
-    text += fmt::format("  [{}] {}: {} ({})\n", g.passed ? "pass" : "FAIL", g.name, g.rule,
-                        g.detail);
+    text +=
+        fmt::format("  [{}] {}: {} ({})\n", g.passed ? "pass" : "FAIL", g.name, g.rule, g.detail);
   }
   return text;
 }
@@ -145,14 +143,16 @@ std::string chart(const std::vector<Step>& steps) {
         bars));
   }
   std::vector<charts::Point> points;
+  std::string unit;
   for (const Step& s : steps) {
     if (s.model == "cifar10" && s.accuracy) {
       points.push_back({s.name, s.latency_seconds * 1e3, 100.0 * *s.accuracy});
+      unit = s.unit;
     }
   }
   if (!points.empty()) {
     panels.push_back(charts::scatter_chart({.title = "cifar10: accuracy against latency",
-                                            .x_label = fmt::format("ms per {}", steps[0].unit),
+                                            .x_label = fmt::format("ms per {}", unit),
                                             .y_label = "test accuracy (%)",
                                             .log_x = true},
                                            points, true));

@@ -17,26 +17,26 @@ namespace milestones::olympics {
 
 /// One step of the pipeline for one model, as measured.
 struct Step {
-  std::string model;                // "cifar10" or "tinygpt"
-  std::string name;                 // "naive baseline", "fast kernels", "KV cache", "int8", ...
-  std::string what;                 // how it runs, in a few words
-  std::optional<double> accuracy;   // fraction correct (CNN), none for the GPT
-  std::int64_t accuracy_count = 0;  // images the accuracy is over
-  double latency_seconds = 0.0;     // median of one timed unit (see `unit`)
-  std::string unit;                 // "100 images", "256 tokens"
-  std::int64_t size_bytes = 0;      // the saved model file, deflate-compressed
-  std::int64_t raw_bytes = 0;       // the saved model file as it is
+  std::string model;                   // "cifar10" or "tinygpt"
+  std::string name;                    // "naive baseline", "fast kernels", "KV cache", "int8", ...
+  std::string what;                    // how it runs, in a few words
+  std::optional<double> accuracy;      // fraction correct (CNN), none for the GPT
+  std::int64_t accuracy_count = 0;     // images the accuracy is over
+  double latency_seconds = 0.0;        // median of one timed unit (see `unit`)
+  std::string unit;                    // "100 images", "256 tokens"
+  std::int64_t size_bytes = 0;         // the saved model file, deflate-compressed
+  std::int64_t raw_bytes = 0;          // the saved model file as it is
   tinytorch::bench::Interval speedup;  // cumulative: median(baseline) / median(this step)
   std::string note;                    // why a step did (not) help, measured facts only
 };
 
 /// The raw figures the gates are judged on.
 struct VerdictInputs {
-  std::int64_t test_images = 0;       // CIFAR-10 test images the accuracies are over
-  double float_accuracy = 0.0;        // the float32 model (fast kernels) on those images
-  double final_accuracy = 0.0;        // the optimised model on the same images
-  std::int64_t tokens = 0;            // tokens generated per timed generation
-  bool tokens_identical = false;      // greedy ids of the cached GPT == the naive baseline's
+  std::int64_t test_images = 0;            // CIFAR-10 test images the accuracies are over
+  double float_accuracy = 0.0;             // the float32 model (fast kernels) on those images
+  double final_accuracy = 0.0;             // the optimised model on the same images
+  std::int64_t tokens = 0;                 // tokens generated per timed generation
+  bool tokens_identical = false;           // greedy ids of the cached GPT == the naive baseline's
   tinytorch::bench::Interval cnn_speedup;  // optimised CNN against the naive one
   tinytorch::bench::Interval gpt_speedup;  // cached GPT against the naive one
   std::int64_t float_bytes = 0;            // the float32 CNN's saved file, compressed

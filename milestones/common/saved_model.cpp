@@ -235,8 +235,8 @@ SavedGPT load_gpt_model(const fs::path& dir) {
   saved.dir = dir;
   saved.config = read_config(milestone, config_file);
   // tinygpt's first saves had no "milestone"; a GPT config ("model") identifies them.
-  const std::string owner = saved.config.value(
-      "milestone", saved.config.contains("model") ? milestone : std::string());
+  const std::string owner =
+      saved.config.value("milestone", saved.config.contains("model") ? milestone : std::string());
   if (owner != milestone) {
     throw std::runtime_error(fmt::format(
         "{}: this is the {} model, not the {} one; point at the {} model's folder, or {}",
@@ -257,10 +257,10 @@ SavedGPT load_gpt_model(const fs::path& dir) {
                                          tokenizer_file.string(), e.what(), rerun(milestone)));
   }
   if (saved.tokenizer.vocab_size() != config.vocab_size) {
-    throw std::runtime_error(fmt::format(
-        "{}: the tokenizer has {} characters but the model {}: a mixed save; {} again",
-        tokenizer_file.string(), saved.tokenizer.vocab_size(), config.vocab_size,
-        rerun(milestone)));
+    throw std::runtime_error(
+        fmt::format("{}: the tokenizer has {} characters but the model {}: a mixed save; {} again",
+                    tokenizer_file.string(), saved.tokenizer.vocab_size(), config.vocab_size,
+                    rerun(milestone)));
   }
   Generator generator(0);  // every value is overwritten by the load
   saved.model = std::make_shared<nn::GPT>(config, generator);

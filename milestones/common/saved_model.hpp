@@ -69,7 +69,8 @@ struct SavedModel {
   return load_milestone_model(milestone, default_model_dir(milestone));
 }
 
-// ---- tinygpt's model: a GPT and its tokenizer ----------------------------------------------------
+// ---- tinygpt's model: a GPT and its tokenizer
+// ----------------------------------------------------
 
 /// A GPTConfig as config.json's "model" holds it.
 [[nodiscard]] nlohmann::json gpt_config_json(const tinytorch::nn::GPTConfig& config);

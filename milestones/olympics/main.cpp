@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <tuple>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
@@ -26,6 +25,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cifar.hpp"
@@ -102,7 +102,8 @@ Settings read_settings(const milestones::Run& run) {
   s.test_images = run.option_number("--test-images", s.test_images);
   s.time_images = run.option_number("--time-images", s.time_images);
   s.tokens = run.option_number("--tokens", s.tokens);
-  if (const auto amount = run.option("--prune")) s.prune_amount = parse_fraction(*amount, "--prune");
+  if (const auto amount = run.option("--prune"))
+    s.prune_amount = parse_fraction(*amount, "--prune");
   s.budget_seconds = static_cast<double>(run.option_number("--budget", 3));
   if (s.test_images < 1 || s.test_images > oly::kFullTestSet) {
     throw std::invalid_argument("--test-images must be between 1 and 10000");
@@ -131,8 +132,8 @@ bench::Interval cumulative(const bench::Measurement& baseline, const bench::Meas
 }
 
 std::string describe_measurement(const bench::Measurement& m) {
-  return fmt::format("median {:.4g} s, IQR {:.2g} s, {} repeats ({}), {} outliers", m.summary.median,
-                     m.summary.iqr, m.seconds.size(), bench::to_string(m.stop),
+  return fmt::format("median {:.4g} s, IQR {:.2g} s, {} repeats ({}), {} outliers",
+                     m.summary.median, m.summary.iqr, m.seconds.size(), bench::to_string(m.stop),
                      m.summary.outliers.low + m.summary.outliers.high);
 }
 
@@ -219,15 +220,17 @@ nlohmann::json profile_cnn(nn::Sequential& net, const Tensor& sample, const mile
     run.say(fmt::format("  {:<20} {:>14.0f} {:>9.1f}% {:>10.3f} s {:>7.1f}%", name, macs,
                         100.0 * static_cast<double>(cost.macs) / std::max<int64_t>(total_macs, 1),
                         seconds, 100.0 * seconds / std::max(total_seconds, 1e-12)));
-    rows.push_back({{"layer", name},
-                    {"type", cost.type},
-                    {"macs_per_image", macs},
-                    {"parameter_bytes", cost.parameter_bytes},
-                    {"activation_bytes_per_image", static_cast<double>(cost.activation_bytes) / images},
-                    {"naive_seconds", seconds}});
+    rows.push_back(
+        {{"layer", name},
+         {"type", cost.type},
+         {"macs_per_image", macs},
+         {"parameter_bytes", cost.parameter_bytes},
+         {"activation_bytes_per_image", static_cast<double>(cost.activation_bytes) / images},
+         {"naive_seconds", seconds}});
   }
-  run.say(fmt::format("  {:<20} {:>14.0f}            {:>10.3f} s  (one pass over {} images)", "total",
-                      static_cast<double>(total_macs) / images, total_seconds, sample.size(0)));
+  run.say(fmt::format("  {:<20} {:>14.0f}            {:>10.3f} s  (one pass over {} images)",
+                      "total", static_cast<double>(total_macs) / images, total_seconds,
+                      sample.size(0)));
   return rows;
 }
 
@@ -263,10 +266,10 @@ CnnResult run_cnn(milestones::Run& run, const Settings& s, const fs::path& artef
   const TestSet calibration = first_images(milestones::load_cifar10_batch(data, 1), 1000);
   std::vector<Tensor> calibration_batches;
   for (int64_t b = 0; b < 4; ++b) {
-    calibration_batches.push_back(from_vector(
-        std::vector<float>(calibration.images.begin() + b * 250 * 3072,
-                           calibration.images.begin() + (b + 1) * 250 * 3072),
-        {250, 3, 32, 32}));
+    calibration_batches.push_back(
+        from_vector(std::vector<float>(calibration.images.begin() + b * 250 * 3072,
+                                       calibration.images.begin() + (b + 1) * 250 * 3072),
+                    {250, 3, 32, 32}));
   }
   std::vector<float> sample_labels;
   const Tensor sample = sample_images(test, s.time_images, run.seed(), sample_labels);
@@ -289,10 +292,17 @@ CnnResult run_cnn(milestones::Run& run, const Settings& s, const fs::path& artef
       static_cast<double>(milestones::count_correct(naive_logits, sample_labels.data())) /
       static_cast<double>(s.time_images);
   r.measurements.push_back(naive);
-  r.steps.push_back({"cifar10", "naive baseline",
-                     "float32, module 15 rung-1 GEMM (three loops), 1 thread", naive_accuracy,
-                     s.time_images, naive.summary.median, unit, r.float_bytes, float_raw,
-                     {1.0, 1.0, 1.0, 0.95}, "accuracy on the timed sample only (too slow for all)"});
+  r.steps.push_back({"cifar10",
+                     "naive baseline",
+                     "float32, module 15 rung-1 GEMM (three loops), 1 thread",
+                     naive_accuracy,
+                     s.time_images,
+                     naive.summary.median,
+                     unit,
+                     r.float_bytes,
+                     float_raw,
+                     {1.0, 1.0, 1.0, 0.95},
+                     "accuracy on the timed sample only (too slow for all)"});
 
   // 2. fast kernels, float32.
   Tensor fast_logits;
@@ -331,10 +341,9 @@ CnnResult run_cnn(milestones::Run& run, const Settings& s, const fs::path& artef
                        cumulative(naive, m), note});
     return accuracy;
   };
-  r.final_accuracy =
-      quantize(net, "cifar10.int8.safetensors", "int8",
-               "module 17: per-channel int8 weights, uint8 activations, int32 sums",
-               "calibrated on 1,000 training images (min/max)");
+  r.final_accuracy = quantize(net, "cifar10.int8.safetensors", "int8",
+                              "module 17: per-channel int8 weights, uint8 activations, int32 sums",
+                              "calibrated on 1,000 training images (min/max)");
   r.final_bytes = r.steps.back().size_bytes;
   r.speedup = r.steps.back().speedup;
 
@@ -411,10 +420,17 @@ GptResult run_gpt(const milestones::Run& run, const Settings& s, const char* fas
   }
   run.say("  naive: " + describe_measurement(naive));
   r.measurements.push_back(naive);
-  r.steps.push_back({"tinygpt", "naive baseline",
+  r.steps.push_back({"tinygpt",
+                     "naive baseline",
                      "float32, rung-1 GEMM, 1 thread, every step recomputes its window",
-                     std::nullopt, 0, naive.summary.median, unit, bytes, raw,
-                     {1.0, 1.0, 1.0, 0.95}, ""});
+                     std::nullopt,
+                     0,
+                     naive.summary.median,
+                     unit,
+                     bytes,
+                     raw,
+                     {1.0, 1.0, 1.0, 0.95},
+                     ""});
 
   const bench::Measurement fast = bench::measure(
       "tinygpt fast kernels", [&] { fast_ids = generation(false); }, fast_options(s));
@@ -526,9 +542,8 @@ int main(int argc, char** argv) {
     comparisons.insert(comparisons.end(), gpt.comparisons.begin(), gpt.comparisons.end());
     run.section("steps", step_docs);
     run.section("gates", gate_docs);
-    run.section("benchmark",
-                nlohmann::json::parse(bench::to_json(bench::machine_info(), measurements,
-                                                     comparisons)));
+    run.section("benchmark", nlohmann::json::parse(
+                                 bench::to_json(bench::machine_info(), measurements, comparisons)));
     charts::write_svg(svg, oly::chart(steps));
     run.say(fmt::format("Chart: {}", svg.string()));
     return run.finish(

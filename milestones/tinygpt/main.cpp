@@ -408,11 +408,12 @@ int main(int argc, char** argv) {
         ++sample_seed;
       }
     }
-    milestones::save_gpt_model(model_dir, model, corpus.tokenizer,
-               {{"val_loss", stopped ? val_loss : final_metrics["val_loss"].get<double>()},
-                {"steps", step},
-                {"train_seconds", train_seconds},
-                {"interrupted", stopped}});
+    milestones::save_gpt_model(
+        model_dir, model, corpus.tokenizer,
+        {{"val_loss", stopped ? val_loss : final_metrics["val_loss"].get<double>()},
+         {"steps", step},
+         {"train_seconds", train_seconds},
+         {"interrupted", stopped}});
     run.say(
         fmt::format("\nSaved the model to {}/ (model.safetensors, tokenizer.json, config.json); "
                     "`tito milestone run tinygpt --generate \"PROMPT\"` samples from it",

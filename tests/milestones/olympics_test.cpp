@@ -103,8 +103,9 @@ TEST(OlympicsVerdict, AReducedRunCannotPass) {
 }
 
 TEST(OlympicsVerdict, TheTableHasARowPerStepWithItsInterval) {
-  oly::Step step{"cifar10", "int8", "integers", 0.77, 10000, 0.004, "100 images", 30000, 120000,
-                 {11.0, 12.5, 14.0, 0.95}, "a note"};
+  oly::Step step{"cifar10", "int8",       "integers", 0.77,   10000,
+                 0.004,     "100 images", 30000,      120000, {11.0, 12.5, 14.0, 0.95},
+                 "a note"};
   const std::string table = oly::format_table({step});
   EXPECT_NE(table.find("int8"), std::string::npos) << table;
   EXPECT_NE(table.find("77.00%"), std::string::npos) << table;
@@ -272,12 +273,12 @@ TEST_F(OlympicsProgramTest, ASmallRunWritesItsTableResultAndChart) {
   save_gpt(dir_ / "gpt");
   write_fake_cifar(dir_ / "data" / "cifar-10-batches-bin" / "test_batch.bin");
   write_fake_cifar(dir_ / "data" / "cifar-10-batches-bin" / "data_batch_1.bin");
-  const Outcome o = run_program(common_arguments() +
-                                " --test-images 40 --time-images 4 --tokens 8 --budget 1");
+  const Outcome o =
+      run_program(common_arguments() + " --test-images 40 --time-images 4 --tokens 8 --budget 1");
   // A reduced run cannot pass the gate (exit 1), but it measures and reports everything.
   EXPECT_EQ(o.status, 1) << o.output;
-  for (const std::string row : {"naive baseline", "fast kernels", "int8", "pruned + int8",
-                                "KV cache", "[FAIL] scope"}) {
+  for (const std::string row :
+       {"naive baseline", "fast kernels", "int8", "pruned + int8", "KV cache", "[FAIL] scope"}) {
     EXPECT_NE(o.output.find(row), std::string::npos) << row << "\n" << o.output;
   }
   std::ifstream in(dir_ / "out" / "olympics.json");
