@@ -273,8 +273,8 @@ TEST_F(OlympicsProgramTest, ASmallRunWritesItsTableResultAndChart) {
   save_gpt(dir_ / "gpt");
   write_fake_cifar(dir_ / "data" / "cifar-10-batches-bin" / "test_batch.bin");
   write_fake_cifar(dir_ / "data" / "cifar-10-batches-bin" / "data_batch_1.bin");
-  const Outcome o =
-      run_program(common_arguments() + " --test-images 40 --time-images 4 --tokens 8 --budget 1");
+  const Outcome o = run_program(
+      common_arguments() + " --test-images 40 --time-images 4 --tokens 8 --budget 1 --prune 0.5");
   // A reduced run cannot pass the gate (exit 1), but it measures and reports everything.
   EXPECT_EQ(o.status, 1) << o.output;
   for (const std::string row :
@@ -295,7 +295,7 @@ TEST_F(OlympicsProgramTest, ASmallRunWritesItsTableResultAndChart) {
   }
   // A random GPT at temperature 0 still has one greedy continuation: the cache must find it.
   EXPECT_TRUE(result.at("final").at("tokens_identical").get<bool>()) << o.output;
-  std::ifstream svg(dir_ / "out" / "olympics.svg");
+  std::ifstream svg(dir_ / "out" / "olympics-pipeline.svg");
   ASSERT_TRUE(svg);
   std::stringstream text;
   text << svg.rdbuf();
