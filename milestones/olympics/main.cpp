@@ -193,6 +193,11 @@ std::string layer_kind(const nn::Module& layer) {
   return "other";
 }
 
+std::string cnn_kernels_text(const std::string& source) {
+  return source == "student" ? "module 15's im2col + gemm_parallel (--kernels student)"
+                             : "the framework's kernels (Winograd or im2col + packed GEMM)";
+}
+
 // The profile: module 19's layer_cost for each layer of the net on one image, and the time each
 // layer takes under the naive baseline (one pass over the timed sample, layer by layer).
 nlohmann::json profile_cnn(nn::Sequential& net, const Tensor& sample, const milestones::Run& run) {
@@ -348,13 +353,13 @@ CnnResult run_cnn(milestones::Run& run, const Settings& s, const fs::path& artef
                                                 test.images, {3, 32, 32}, test.labels, 1000);
   r.measurements.push_back(fast);
   r.comparisons.push_back(bench::compare(naive, fast));
-  r.steps.push_back({"cifar10", "fast kernels",
-                     fmt::format("float32, the {} kernels (im2col/Winograd + GEMM), {} threads",
-                                 fast_name, kernels::num_threads()),
-                     r.float_accuracy, s.test_images, fast.summary.median, unit, r.float_bytes,
-                     float_raw, cumulative(naive, fast),
-                     fmt::format("same predictions as the naive run on {} of {} sampled images",
-                                 agree, s.time_images)});
+  r.steps.push_back(
+      {"cifar10", "fast kernels",
+       fmt::format("float32, {}, {} threads", cnn_kernels_text(fast_name), kernels::num_threads()),
+       r.float_accuracy, s.test_images, fast.summary.median, unit, r.float_bytes, float_raw,
+       cumulative(naive, fast),
+       fmt::format("same predictions as the naive run on {} of {} sampled images", agree,
+                   s.time_images)});
 
   // 3. int8 (module 17): batch norms folded, ReLU fused, integer GEMMs.
   auto quantize = [&](nn::Sequential& model, const std::string& name, const std::string& step,
