@@ -1,7 +1,7 @@
 #pragma once
 // Module 19: the profiler. Where does a model's time go? The contract for profiler.cpp:
 //     bench::Profiler profiler(*model);     // watches every module call on this thread
-//     Tensor loss = nn::cross_entropy((*model)(x), y);
+//     Tensor loss = cross_entropy((*model)(x), y);
 //     loss.backward();                      // the backward of each layer is timed too
 //     std::cout << bench::profile_table(profiler.layers());
 // It is built on the framework's module hooks (hooks.hpp): no layer is edited to be profiled. A
