@@ -2,7 +2,8 @@
 // with your module 19 code (the Profiler, the harness, the bootstrap):
 //   1. profile: a milestone's net (its saved model when `tito milestone run` saved one, else the
 //      same net with random weights, said so) over a few training steps (forward, cross-entropy,
-//      backward): the per-layer table sorted by time, and the process's peak resident memory;
+//      backward): the per-layer table sorted by time, the process's peak resident memory, and
+//      what profiling costs (the same step with and without a Profiler, compared);
 //   2. compare: its inference on one batch with the framework's kernels and with module 15's
 //      (TINYTORCH_KERNELS=student), the speed-up with its bootstrap 95% interval;
 //   3. variants: when the model was saved and its test set is present, the float32 model beside
@@ -130,9 +131,24 @@ bench::RunOptions run_options(const Options& o) {
   return r;
 }
 
+void print_measurement(const bench::Measurement& m, std::optional<double> accuracy) {
+  fmt::print("  {:<34} median {:8.3f} ms  95% CI [{:.3f}, {:.3f}]  IQR {:.3f}  n {:>4}  {}{}\n",
+             m.name, 1e3 * m.summary.median, 1e3 * m.median_ci.low, 1e3 * m.median_ci.high,
+             1e3 * m.summary.iqr, m.seconds.size(), bench::to_string(m.stop),
+             accuracy ? fmt::format("  accuracy {:.4f}", *accuracy) : "");
+}
+
+void print_comparison(const bench::Comparison& c) {
+  fmt::print("  {} over {}: speed-up {:.2f}x, 95% CI [{:.2f}, {:.2f}]{}\n", c.candidate, c.baseline,
+             c.speedup.estimate, c.speedup.low, c.speedup.high,
+             c.speedup.low <= 1.0 && c.speedup.high >= 1.0 ? " (no difference shown)" : "");
+}
+
 // ---- 1. the profile of a few training steps ----
 
-json profile(const Options& o, milestones::SavedModel& m) {
+json profile(const Options& o, milestones::SavedModel& m,
+             std::vector<bench::Measurement>& measurements,
+             std::vector<bench::Comparison>& comparisons) {
   Generator generator(o.seed + 1);
   const Tensor x = random_batch(o, generator);
   const Tensor y = random_labels(o, generator);
@@ -149,13 +165,29 @@ json profile(const Options& o, milestones::SavedModel& m) {
     for (std::int64_t i = 0; i < o.profile_steps; ++i) step();
     layers = profiler.layers();
   }
-  model.eval();
   fmt::print(
       "\n1. Profile: {} training steps of a batch of {} (forward, cross-entropy, backward)\n",
       o.profile_steps, o.batch);
   std::cout << bench::profile_table(layers);
   fmt::print("peak resident memory: {:.1f} MiB\n",
              static_cast<double>(bench::peak_rss_bytes()) / (1024.0 * 1024.0));
+
+  // What watching costs: the same step with and without a profiler installed.
+  const bench::Measurement plain = bench::measure("training step", step, run_options(o));
+  const bench::Measurement watched = bench::measure(
+      "training step, profiled",
+      [&] {
+        const bench::Profiler profiler(model);
+        step();
+      },
+      run_options(o));
+  model.eval();
+  print_measurement(plain, std::nullopt);
+  print_measurement(watched, std::nullopt);
+  comparisons.push_back(bench::compare(watched, plain));
+  print_comparison(comparisons.back());
+  measurements.push_back(plain);
+  measurements.push_back(watched);
   return json::parse(bench::profile_to_json(layers));
 }
 
@@ -173,19 +205,6 @@ bench::Measurement time_inference(const Options& o, const std::string& name,
   const autograd::NoGradGuard no_grad;
   return bench::measure(
       name, [&] { (void)forward(x); }, run_options(o));
-}
-
-void print_measurement(const bench::Measurement& m, std::optional<double> accuracy) {
-  fmt::print("  {:<34} median {:8.3f} ms  95% CI [{:.3f}, {:.3f}]  IQR {:.3f}  n {:>4}  {}{}\n",
-             m.name, 1e3 * m.summary.median, 1e3 * m.median_ci.low, 1e3 * m.median_ci.high,
-             1e3 * m.summary.iqr, m.seconds.size(), bench::to_string(m.stop),
-             accuracy ? fmt::format("  accuracy {:.4f}", *accuracy) : "");
-}
-
-void print_comparison(const bench::Comparison& c) {
-  fmt::print("  {} over {}: speed-up {:.2f}x, 95% CI [{:.2f}, {:.2f}]{}\n", c.candidate, c.baseline,
-             c.speedup.estimate, c.speedup.low, c.speedup.high,
-             c.speedup.low <= 1.0 && c.speedup.high >= 1.0 ? " (no difference shown)" : "");
 }
 
 double accuracy_of(const std::function<Tensor(const Tensor&)>& forward, const Options& o,
@@ -261,7 +280,9 @@ int run(const Options& o) {
   // The profile runs on its own copy: training-mode batch norms would move the saved statistics.
   milestones::SavedModel profiled = load_or_make(o, &saved);
   json doc;
-  doc["profile"] = profile(o, profiled);
+  std::vector<bench::Measurement> measurements;
+  std::vector<bench::Comparison> comparisons;
+  doc["profile"] = profile(o, profiled, measurements, comparisons);
   const std::vector<bench::LayerProfile> layers = [&] {
     std::vector<bench::LayerProfile> out;
     for (const json& j : doc["profile"]) {
@@ -278,8 +299,6 @@ int run(const Options& o) {
   fmt::print("\n2. Inference on one batch: the framework's kernels against module 15's\n");
   Generator generator(o.seed + 2);
   const Tensor x = random_batch(o, generator);
-  std::vector<bench::Measurement> measurements;
-  std::vector<bench::Comparison> comparisons;
   std::vector<Variant> variants;
   const std::optional<TestSet> test = saved ? load_test_set(o) : std::nullopt;
   if (!saved) fmt::print("  (accuracy needs the trained model: it is not measured)\n");
