@@ -5,7 +5,8 @@
 //      backward): the per-layer table sorted by time, the process's peak resident memory, and
 //      what profiling costs (the same step with and without a Profiler, compared);
 //   2. compare: its inference on one batch with the framework's kernels and with module 15's
-//      (TINYTORCH_KERNELS=student), the speed-up with its bootstrap 95% interval;
+//      (TINYTORCH_KERNELS=student, and naive: the rung-1 loops), each speed-up with its bootstrap
+//      95% interval;
 //   3. variants: when the model was saved and its test set is present, the float32 model beside
 //      its int8 version (module 17) and a channel-pruned copy (module 18, not fine-tuned): test
 //      accuracy against median latency, the Pareto plot of what each one trades.
@@ -296,7 +297,8 @@ int run(const Options& o) {
     return out;
   }();
 
-  fmt::print("\n2. Inference on one batch: the framework's kernels against module 15's\n");
+  fmt::print(
+      "\n2. Inference on one batch: the framework's kernels against module 15's (best, naive)\n");
   Generator generator(o.seed + 2);
   const Tensor x = random_batch(o, generator);
   std::vector<Variant> variants;
@@ -310,16 +312,20 @@ int run(const Options& o) {
   if (test) framework.accuracy = accuracy_of(float_forward, o, *test);
   print_measurement(framework.latency, framework.accuracy);
   variants.push_back(framework);
-  try {
-    kernels::set_kernel_source(kernels::KernelSource::student);
-    Variant student{
-        "module 15 kernels", time_inference(o, "float32, module 15 kernels", float_forward, x), {}};
-    print_measurement(student.latency, std::nullopt);
-    comparisons.push_back(bench::compare(framework.latency, student.latency));
-    print_comparison(comparisons.back());
-    variants.push_back(student);
-  } catch (const NotImplemented& e) {
-    fmt::print("  module 15 kernels: skipped, not written yet ({})\n", e.what());
+  // Module 15's kernels: your best (student) and your rung-1 loops (naive, the olympics' baseline).
+  for (const auto& [source, label] :
+       {std::pair{kernels::KernelSource::student, std::string("module 15 kernels")},
+        std::pair{kernels::KernelSource::naive, std::string("naive loops")}}) {
+    try {
+      kernels::set_kernel_source(source);
+      Variant v{label, time_inference(o, "float32, " + label, float_forward, x), {}};
+      print_measurement(v.latency, std::nullopt);
+      comparisons.push_back(bench::compare(framework.latency, v.latency));
+      print_comparison(comparisons.back());
+      variants.push_back(v);
+    } catch (const NotImplemented& e) {
+      fmt::print("  {}: skipped, not written yet ({})\n", label, e.what());
+    }
   }
   kernels::set_kernel_source(kernels::KernelSource::framework);
 
