@@ -148,15 +148,20 @@ struct Frame {
   Scale y;
 };
 
-std::string open_document(const Axes& axes) {
+std::string open_document(const Axes& axes, bool x_title = true) {
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + px(kWidth) +
                     "\" height=\"" + px(kHeight) + "\" viewBox=\"0 0 " + px(kWidth) + " " +
                     px(kHeight) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  out += "<text x=\"" + px(kWidth / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" +
-         escape(axes.title) + "</text>\n";
-  out += "<text x=\"" + px(kLeft + (kWidth - kLeft - kRight) / 2) + "\" y=\"" + px(kHeight - 12) +
-         "\" text-anchor=\"middle\">" + escape(axes.x_label) + "</text>\n";
+  // A long title gets a smaller font (about 0.55 em per character) rather than running off.
+  const double title_size =
+      std::clamp((kWidth - 20) / (0.55 * static_cast<double>(axes.title.size()) + 1), 9.0, 15.0);
+  out += "<text x=\"" + px(kWidth / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"" +
+         px(title_size) + "\">" + escape(axes.title) + "</text>\n";
+  if (x_title) {
+    out += "<text x=\"" + px(kLeft + (kWidth - kLeft - kRight) / 2) + "\" y=\"" + px(kHeight - 12) +
+           "\" text-anchor=\"middle\">" + escape(axes.x_label) + "</text>\n";
+  }
   out += "<text transform=\"translate(16," + px(kTop + (kHeight - kTop - kBottom) / 2) +
          ") rotate(-90)\" text-anchor=\"middle\">" + escape(axes.y_label) + "</text>\n";
   return out;
@@ -197,7 +202,8 @@ std::string no_data(std::string out) {
 Range padded(Range r, bool log) {
   if (log) return {r.lo / 1.25, r.hi * 1.25};
   const double pad = 0.08 * std::max(r.hi - r.lo, 1e-12 * std::max(1.0, std::abs(r.hi)));
-  return {r.lo - pad, r.hi + pad};
+  // Data that is never negative (a latency, a size) keeps an axis that starts at zero or above.
+  return {r.lo >= 0 ? std::max(0.0, r.lo - pad) : r.lo - pad, r.hi + pad};
 }
 
 Scale x_scale(Range r, bool log) {
@@ -325,6 +331,63 @@ std::string line_chart(const Axes& axes, std::span<const Series> series) {
   return out + "</svg>\n";
 }
 
+namespace {
+
+constexpr double kLabelCharWidth = 5.5;  // px per character of a 10 px sans-serif label
+
+// A label split in two at the space nearest its middle ({label, ""} when it has no space).
+std::pair<std::string, std::string> split_label(const std::string& label) {
+  std::size_t split = std::string::npos;
+  const double middle = static_cast<double>(label.size()) / 2;
+  for (std::size_t i = 0; i < label.size(); ++i) {
+    if (label[i] == ' ' &&
+        (split == std::string::npos || std::abs(static_cast<double>(i) - middle) <
+                                           std::abs(static_cast<double>(split) - middle))) {
+      split = i;
+    }
+  }
+  if (split == std::string::npos) return {label, ""};
+  return {label.substr(0, split), label.substr(split + 1)};
+}
+
+bool fits(const std::string& text, double slot) {
+  return static_cast<double>(text.size()) * kLabelCharWidth <= slot;
+}
+
+// Fits under its slot in one line, or in two split at a space.
+bool bar_label_fits(const std::string& label, double slot) {
+  if (fits(label, slot)) return true;
+  const auto [first, second] = split_label(label);
+  return !second.empty() && fits(first, slot) && fits(second, slot);
+}
+
+// A bar's label under its slot: one line when it fits, two when it splits into lines that fit,
+// else slanted and cut to 18 characters.
+std::string bar_label(const std::string& label, double centre, double slot, bool slanted) {
+  const std::string y = px(kHeight - kBottom + 14);
+  const std::string x = px(centre);
+  if (slanted) {
+    const std::string cut = label.size() > 18 ? label.substr(0, 17) + "..." : label;
+    return "<text transform=\"translate(" + x + "," + y +
+           ") rotate(-30)\" text-anchor=\"end\" font-size=\"10\">" + escape(cut) + "</text>\n";
+  }
+  const std::string open =
+      "<text x=\"" + x + "\" y=\"" + y + "\" text-anchor=\"middle\" font-size=\"10\">";
+  if (fits(label, slot)) return open + escape(label) + "</text>\n";
+  const auto [first, second] = split_label(label);
+  return open + "<tspan x=\"" + x + "\">" + escape(first) + "</tspan><tspan x=\"" + x +
+         "\" dy=\"12\">" + escape(second) + "</tspan></text>\n";
+}
+
+// A value above its bar: three significant digits, as a reader compares them.
+std::string value_text(double v) {
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.3g", v);
+  return buf.data();
+}
+
+}  // namespace
+
 std::string bar_chart(const Axes& axes, std::span<const Bar> bars) {
   Range ry;
   for (const Bar& b : bars) {
@@ -332,16 +395,18 @@ std::string bar_chart(const Axes& axes, std::span<const Bar> bars) {
       if (usable(v, axes.log_y)) ry.add(v);
     }
   }
-  std::string out = open_document(axes);
+  const double slot =
+      (kWidth - kLeft - kRight) / static_cast<double>(std::max<std::size_t>(bars.size(), 1));
+  // Slanted labels take the room of the axis title, which the labels themselves then stand for.
+  const bool slanted = bars.size() > 8 || std::any_of(bars.begin(), bars.end(), [&](const Bar& b) {
+                         return !bar_label_fits(b.label, slot);
+                       });
+  std::string out = open_document(axes, !slanted);
   if (ry.empty()) return no_data(std::move(out));
   if (!axes.log_y) ry.add(0);  // bars start at zero, so lengths compare honestly
   const Scale y = y_scale(ry, axes.log_y);
   const Frame f{x_scale(Range{0, 1}, false), y};
   out += draw_grid(f, false);
-  const double slot = (kWidth - kLeft - kRight) / static_cast<double>(bars.size());
-  const bool rotate = bars.size() > 6 || std::any_of(bars.begin(), bars.end(), [&](const Bar& b) {
-                        return static_cast<double>(b.label.size()) * 7 > slot;
-                      });
   const double base = y(y.floor_value());
   for (std::size_t i = 0; i < bars.size(); ++i) {
     const Bar& b = bars[i];
@@ -351,8 +416,13 @@ std::string bar_chart(const Axes& axes, std::span<const Bar> bars) {
       out += "<rect x=\"" + px(centre - slot * 0.3) + "\" y=\"" + px(std::min(top, base)) +
              "\" width=\"" + px(slot * 0.6) + "\" height=\"" + px(std::abs(base - top)) +
              "\" fill=\"" + std::string(colour(0)) + "\" fill-opacity=\"0.8\"/>\n";
-      out += "<text x=\"" + px(centre + slot * 0.32) + "\" y=\"" + px(top - 4) +
-             "\" font-size=\"10\" fill=\"#444444\">" + label_of(b.value) + "</text>\n";
+      if (slot >= 28) {  // above the bar and its interval, centred; left out when bars crowd
+        double label_y = top;
+        if (b.high && usable(*b.high, axes.log_y)) label_y = std::min(label_y, y(*b.high));
+        out += "<text x=\"" + px(centre) + "\" y=\"" + px(std::max(label_y - 4, kTop + 10)) +
+               "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#444444\">" +
+               value_text(b.value) + "</text>\n";
+      }
     }
     if (b.low && b.high && usable(*b.low, axes.log_y) && usable(*b.high, axes.log_y)) {
       const std::string lo = px(y(*b.low));
@@ -363,12 +433,7 @@ std::string bar_chart(const Axes& axes, std::span<const Bar> bars) {
       out += "<path d=\"M" + c + " " + lo + "V" + hi + "M" + l + " " + lo + "H" + r + "M" + l +
              " " + hi + "H" + r + "\" stroke=\"black\" stroke-width=\"1.5\" fill=\"none\"/>\n";
     }
-    const std::string lx = px(centre);
-    const std::string ly = px(kHeight - kBottom + 14);
-    out += rotate ? "<text transform=\"translate(" + lx + "," + ly +
-                        ") rotate(-25)\" text-anchor=\"end\" font-size=\"10\">"
-                  : "<text x=\"" + lx + "\" y=\"" + ly + "\" text-anchor=\"middle\">";
-    out += escape(b.label) + "</text>\n";
+    out += bar_label(b.label, centre, slot, slanted);
   }
   return out + "</svg>\n";
 }
@@ -414,7 +479,10 @@ std::string scatter_chart(const Axes& axes, std::span<const Point> points, bool 
     const bool on_front = std::any_of(front.begin(), front.end(),
                                       [&](const Point& q) { return q.x == p.x && q.y == p.y; });
     out += circle(f.x(p.x), f.y(p.y), 5, on_front ? colour(1) : "white", colour(1));
-    out += "<text x=\"" + px(f.x(p.x) + 8) + "\" y=\"" + px(f.y(p.y) - 8) + "\" font-size=\"11\">" +
+    // Right of the point, or left of it in the right third so the label stays on the canvas.
+    const bool left = f.x(p.x) > kLeft + (kWidth - kLeft - kRight) * 2 / 3;
+    out += "<text x=\"" + px(f.x(p.x) + (left ? -8 : 8)) + "\" y=\"" + px(f.y(p.y) - 8) +
+           "\" font-size=\"11\" text-anchor=\"" + (left ? "end" : "start") + "\">" +
            escape(p.label) + "</text>\n";
   }
   if (with_front) {
