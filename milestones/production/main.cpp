@@ -22,6 +22,7 @@
 
 #include "cifar.hpp"
 #include "load_generator.hpp"
+#include "production_requests.hpp"
 #include "run.hpp"
 #include "saved_model.hpp"
 #include "server_process.hpp"
@@ -36,7 +37,6 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::int64_t kClasses = 10;
-constexpr std::int64_t kSample = 3 * 32 * 32;
 // An argmax whose top two offline logits are closer than this may flip when the same image is
 // computed in a batch of another size (another GEMM blocking, another rounding): such a flip is
 // counted and shown, not failed.
@@ -56,8 +56,8 @@ Offline offline_predictions(nn::Module& model, const milestones::CifarSplit& tes
   std::int64_t correct = 0;
   for (std::int64_t begin = 0; begin < test.count; begin += 1000) {
     const std::int64_t n = std::min<std::int64_t>(1000, test.count - begin);
-    std::vector<float> batch(test.images.begin() + begin * kSample,
-                             test.images.begin() + (begin + n) * kSample);
+    std::vector<float> batch(test.images.begin() + begin * milestones::kCifarSample,
+                             test.images.begin() + (begin + n) * milestones::kCifarSample);
     const Tensor logits = model.forward(from_vector(std::move(batch), {n, 3, 32, 32}));
     const std::vector<float> values = logits.contiguous().to_vector();
     if (static_cast<std::int64_t>(values.size()) != n * kClasses) {
@@ -76,105 +76,6 @@ Offline offline_predictions(nn::Module& model, const milestones::CifarSplit& tes
   }
   out.accuracy = static_cast<double>(correct) / static_cast<double>(test.count);
   return out;
-}
-
-// ---- request bodies -----------------------------------------------------------------------------
-
-// One float as the shortest text that reads back to the same float through a double (how the
-// server's JSON parser reads it); the double's own text when the shortest one would not.
-void append_float(std::string& out, float value) {
-  const std::string shortest = fmt::format("{}", value);
-  if (static_cast<float>(std::strtod(shortest.c_str(), nullptr)) == value) {
-    out += shortest;
-  } else {
-    out += fmt::format("{}", static_cast<double>(value));
-  }
-}
-
-// One sample as nested arrays (channels, height, width); `poison` replaces value 0 by the given
-// text (a NaN, an overflow, a string).
-std::string sample_text(const float* image, int width = 32, const std::string& poison = "") {
-  std::string text;
-  text.reserve(kSample * 12);
-  text += '[';
-  for (int c = 0; c < 3; ++c) {
-    text += c ? ",[" : "[";
-    for (int y = 0; y < 32; ++y) {
-      text += y ? ",[" : "[";
-      for (int x = 0; x < width; ++x) {
-        if (x) text += ',';
-        const int i = (c * 32 + y) * 32 + x;
-        if (i == 0 && !poison.empty()) {
-          text += poison;
-        } else {
-          append_float(text, image[i]);
-        }
-      }
-      text += ']';
-    }
-    text += ']';
-  }
-  text += ']';
-  return text;
-}
-
-// {"inputs": [sample]}: one image per request.
-std::string image_body(const float* image, int width = 32, const std::string& poison = "") {
-  return "{\"inputs\": [" + sample_text(image, width, poison) + "]}";
-}
-
-// The argmax of {"outputs": [[10 logits]]}; -1 when the answer is not that.
-std::int64_t served_prediction(const std::string& body) {
-  const json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("outputs") || !doc["outputs"].is_array() ||
-      doc["outputs"].size() != 1 || !doc["outputs"][0].is_array() ||
-      doc["outputs"][0].size() != static_cast<std::size_t>(kClasses)) {
-    return -1;
-  }
-  std::vector<double> row;
-  for (const auto& v : doc["outputs"][0]) {
-    if (!v.is_number()) return -1;
-    row.push_back(v.get<double>());
-  }
-  return std::max_element(row.begin(), row.end()) - row.begin();
-}
-
-// ---- the bad requests ---------------------------------------------------------------------------
-
-struct BadRequest {
-  std::string what;
-  milestones::LoadRequest request;
-  bool reaches_predict = true;  // counted by the server's /metrics (not a 413, not a wrong route)
-};
-
-std::vector<BadRequest> bad_requests(const float* image, std::size_t max_body_bytes) {
-  const std::string good = image_body(image);
-  std::string flat = "{\"inputs\": [[";
-  for (std::int64_t i = 0; i < kSample; ++i) flat += i ? ",0" : "0";
-  flat += "]]}";
-  const std::string sample = sample_text(image);
-  std::string too_many = "{\"inputs\": [";
-  for (int i = 0; i < 257; ++i) too_many += (i ? "," : "") + sample;
-  too_many += "]}";
-  std::vector<BadRequest> bad = {
-      {"malformed JSON", {"POST", "/v1/predict", "{\"inputs\": [[[0.1, 0.2"}},
-      {"NaN in an image", {"POST", "/v1/predict", image_body(image, 32, "NaN")}},
-      {"a value beyond float32 (1e39)", {"POST", "/v1/predict", image_body(image, 32, "1e39")}},
-      {"a string for a pixel", {"POST", "/v1/predict", image_body(image, 32, "\"red\"")}},
-      {"a flat 3072-vector instead of (3, 32, 32)", {"POST", "/v1/predict", flat}},
-      {"a (3, 32, 31) image", {"POST", "/v1/predict", image_body(image, 31)}},
-      {"no inputs field", {"POST", "/v1/predict", "{\"images\": []}"}},
-      {"an empty batch", {"POST", "/v1/predict", "{\"inputs\": []}"}},
-      {"dtype float64",
-       {"POST", "/v1/predict", "{\"dtype\": \"float64\", \"inputs\": [" + sample + "]}"}},
-      {"257 images in one request", {"POST", "/v1/predict", too_many}},
-      {"a body over the size limit",
-       {"POST", "/v1/predict", std::string(max_body_bytes + 1, ' ')},
-       false},
-      {"GET on the predict route", {"GET", "/v1/predict", ""}, false},
-      {"an unknown route", {"POST", "/v1/classify", good}, false},
-  };
-  return bad;
 }
 
 // ---- one server configuration -------------------------------------------------------------------
@@ -248,15 +149,16 @@ PassResult run_pass(const Config& config, const Setup& setup, const milestones::
   pass.load = milestones::drive(
       static_cast<std::size_t>(images),
       [&](std::size_t i) {
-        return milestones::LoadRequest{"POST", "/v1/predict",
-                                       image_body(test.images.data() + i * kSample)};
+        return milestones::LoadRequest{
+            "POST", "/v1/predict",
+            milestones::image_body(test.images.data() + i * milestones::kCifarSample)};
       },
       load);
   std::int64_t correct = 0;
   for (std::int64_t i = 0; i < images; ++i) {
     const auto& reply = pass.load.replies[static_cast<std::size_t>(i)];
     if (reply.status != 200) continue;
-    const std::int64_t served = served_prediction(reply.body);
+    const std::int64_t served = milestones::served_prediction(reply.body);
     if (served < 0) {
       ++pass.unreadable;
       continue;
@@ -271,7 +173,7 @@ PassResult run_pass(const Config& config, const Setup& setup, const milestones::
   pass.server_requests_expected = images;
 
   if (with_bad_burst) {
-    const auto bad = bad_requests(test.images.data(), setup.max_body_bytes);
+    const auto bad = milestones::bad_requests(test.images.data(), setup.max_body_bytes);
     std::vector<milestones::LoadRequest> requests;
     for (const auto& b : bad) requests.push_back(b.request);
     const auto report = milestones::drive(requests, load);
@@ -289,14 +191,15 @@ PassResult run_pass(const Config& config, const Setup& setup, const milestones::
       pass.server_requests_expected += bad[i].reaches_predict ? 1 : 0;
     }
     // Still up: healthy, and a good request gets the same answer as before the burst.
-    const auto again =
-        milestones::drive(std::vector<milestones::LoadRequest>{{"POST", "/v1/predict",
-                                                                image_body(test.images.data())}},
-                          load);
+    const auto again = milestones::drive(
+        std::vector<milestones::LoadRequest>{
+            {"POST", "/v1/predict", milestones::image_body(test.images.data())}},
+        load);
     pass.server_requests_expected += 1;
     pass.healthy_after_bad =
         milestones::http_get(load.host, load.port, "/healthz", milliseconds(5000)).status == 200 &&
-        again.all_ok() && served_prediction(again.replies[0].body) == offline.predicted[0];
+        again.all_ok() &&
+        milestones::served_prediction(again.replies[0].body) == offline.predicted[0];
   }
   pass.server_metrics = metrics_of(load.host, load.port);
   pass.exit_status = server.terminate(milliseconds(30000));
