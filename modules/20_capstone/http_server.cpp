@@ -123,6 +123,9 @@ struct InferenceServer::Impl {
         res.set_header("X-Request-Id", req.get_header_value("X-Request-Id"));
       }
     });
+    // Headers and body leave in separate writes: without TCP_NODELAY, Nagle's algorithm holds
+    // the body back until the client's delayed ACK, adding ~40 ms to every answer.
+    http.set_tcp_nodelay(true);
     const int threads = options.threads;
     // httplib owns the task queue it is given (its API takes a raw pointer).
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
