@@ -32,6 +32,8 @@ enum class Precision {
   return precision == Precision::int8 ? "int8" : "float32";
 }
 
+/// Copies share the model (like nn::Module handles). predict is not meant for many threads at once:
+/// a DynamicBatcher calls it from its one worker thread.
 class InferenceSession {
  public:
   /// A float session. The model is put in eval mode (dropout off, batch norm on its running
@@ -59,7 +61,7 @@ class InferenceSession {
   /// batch_size < 1: std::invalid_argument.
   void warmup(std::int64_t batches = 2, std::int64_t batch_size = 1) const;
 
-  /// predict_batch of this session, for DynamicBatcher. The session must outlive the batcher.
+  /// predict_batch of a copy of this session (copies share the model), for DynamicBatcher.
   [[nodiscard]] BatchFunction batch_function() const;
 
   [[nodiscard]] Precision precision() const { return precision_; }
