@@ -47,6 +47,16 @@ macro(tinytorch_discover_modules)
     _tt_json_list(TT_${_tt_dir}_FILES "${_tt_json}" files)
     _tt_json_list(TT_${_tt_dir}_HEADERS "${_tt_json}" headers)
     _tt_json_list(TT_${_tt_dir}_FRAMEWORK "${_tt_json}" framework_files)
+    # "library": framework files that need a system library the rest of the course does not
+    # (module 20's HTTP layer on cpp-httplib): a target of their own, linked only where needed.
+    string(JSON _tt_lib ERROR_VARIABLE _tt_no_lib GET "${_tt_json}" library target)
+    if(_tt_no_lib)
+      set(TT_${_tt_dir}_LIBRARY "")
+    else()
+      set(TT_${_tt_dir}_LIBRARY "${_tt_lib}")
+      _tt_json_list(TT_${_tt_dir}_LIBRARY_SOURCES "${_tt_json}" library sources)
+      _tt_json_list(TT_${_tt_dir}_LIBRARY_LINKS "${_tt_json}" library links)
+    endif()
     set(TT_${_tt_dir}_NUMBER "${CMAKE_MATCH_1}")
     list(APPEND TINYTORCH_MODULES "${_tt_dir}")
   endforeach()
@@ -78,7 +88,7 @@ function(_tt_library_settings target)
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/core/include>
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/kernels/include>
     $<INSTALL_INTERFACE:include>)
-  target_link_libraries(${target} PUBLIC Threads::Threads tinytorch_httplib PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB nlohmann_json::nlohmann_json)
+  target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB nlohmann_json::nlohmann_json)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
   if(TINYTORCH_NATIVE)
     target_compile_options(${target} PRIVATE -march=native)
@@ -145,7 +155,32 @@ function(_tt_library_variant target student_set)
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/core/include>
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/kernels/include>
     $<INSTALL_INTERFACE:include>)
-  target_link_libraries(${target} PUBLIC Threads::Threads tinytorch_httplib PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB)
+  target_link_libraries(${target} PUBLIC Threads::Threads PRIVATE tinytorch_openblas tinytorch_lapacke ZLIB::ZLIB)
+endfunction()
+
+# A module's own framework library ("library" in its module.json). It does not link tinytorch:
+# each user links it ahead of whichever library variant it uses (reference, stubbed, student), so
+# the stub checks and `tito grade` pair it with their own variant.
+function(_tt_module_library dir)
+  set(target ${TT_${dir}_LIBRARY})
+  set(sources "")
+  foreach(file IN LISTS TT_${dir}_LIBRARY_SOURCES)
+    list(APPEND sources "${CMAKE_SOURCE_DIR}/modules/${dir}/${file}")
+  endforeach()
+  add_library(${target} STATIC ${sources})
+  _tt_on_demand(${target})
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_BINARY_DIR}/include>
+    $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/core/include>
+    $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/kernels/include>
+    $<INSTALL_INTERFACE:include>)
+  target_link_libraries(${target} PUBLIC Threads::Threads ${TT_${dir}_LIBRARY_LINKS} PRIVATE nlohmann_json::nlohmann_json)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+  if(TINYTORCH_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+  add_library(TinyTorch::${target} ALIAS ${target})
+  set_property(GLOBAL APPEND PROPERTY TINYTORCH_MODULE_LIBRARIES ${target})
 endfunction()
 
 # The one library. Headers are the contract: each module's headers are reachable as <tinytorch/NAME.hpp>
@@ -182,6 +217,11 @@ function(tinytorch_add_library)
   _tt_library_settings(tt_framework)
   _tt_library_variant(tinytorch "${TINYTORCH_STUDENT_SET}")
   add_library(TinyTorch::tinytorch ALIAS tinytorch)
+  foreach(dir IN LISTS TINYTORCH_MODULES)
+    if(TT_${dir}_LIBRARY)
+      _tt_module_library(${dir})
+    endif()
+  endforeach()
 endfunction()
 
 # With TINYTORCH_BUILD_ON_DEMAND (the student preset) a target is left out of `all`: the first
@@ -204,7 +244,7 @@ function(tinytorch_add_suite target kind dir)
   endif()
   add_library(${target}_objects OBJECT ${test_sources})
   _tt_on_demand(${target}_objects)
-  target_link_libraries(${target}_objects PRIVATE tinytorch GTest::gtest)
+  target_link_libraries(${target}_objects PRIVATE ${TT_${dir}_LIBRARY} tinytorch GTest::gtest)
   target_compile_options(${target}_objects PRIVATE -O1)
   # Hidden suites use the grading main (grading/grading_main.cpp): gtest_main when run by hand or
   # ctest, plus the result channel `tito grade` reads. A student release has neither.
@@ -213,7 +253,7 @@ function(tinytorch_add_suite target kind dir)
   else()
     set(main GTest::gtest_main)
   endif()
-  _tt_suite_executable(${target} ${target}_objects tinytorch ${main})
+  _tt_suite_executable(${target} ${target}_objects "${TT_${dir}_LIBRARY} tinytorch" ${main})
   if(kind STREQUAL "visible")
     add_dependencies(visible_tests ${target})
   endif()
@@ -226,10 +266,12 @@ function(tinytorch_add_suite target kind dir)
   endif()
 endfunction()
 
-function(_tt_suite_executable target objects library main)
+# `libraries`: the library variant, preceded by the module's own framework library if it has one.
+function(_tt_suite_executable target objects libraries main)
   add_executable(${target} $<TARGET_OBJECTS:${objects}>)
   _tt_on_demand(${target} ${objects})
-  target_link_libraries(${target} PRIVATE ${library} GTest::gtest ${main})
+  separate_arguments(libraries UNIX_COMMAND "${libraries}")  # "[module library] variant"
+  target_link_libraries(${target} PRIVATE ${libraries} GTest::gtest ${main})
   set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
 endfunction()
 
@@ -242,8 +284,8 @@ function(_tt_add_stub_checks target dir main)
     _tt_library_variant(tinytorch_all_stubs "${TINYTORCH_MODULES}")
   endif()
   _tt_library_variant(tinytorch_stubbed_${dir} "${dir}")
-  _tt_suite_executable(${target}_on_stubs ${target}_objects tinytorch_stubbed_${dir} ${main})
-  _tt_suite_executable(${target}_on_all_stubs ${target}_objects tinytorch_all_stubs ${main})
+  _tt_suite_executable(${target}_on_stubs ${target}_objects "${TT_${dir}_LIBRARY} tinytorch_stubbed_${dir}" ${main})
+  _tt_suite_executable(${target}_on_all_stubs ${target}_objects "${TT_${dir}_LIBRARY} tinytorch_all_stubs" ${main})
   foreach(variant IN ITEMS on_stubs on_all_stubs)
     add_test(NAME stubcheck.${dir}.${variant}
              COMMAND tinytorch_expect_all_fail $<TARGET_FILE:${target}_${variant}>)
@@ -324,7 +366,8 @@ function(tinytorch_install_package)
     endforeach()
   endforeach()
   install(DIRECTORY "${CMAKE_SOURCE_DIR}/core/include/" "${CMAKE_SOURCE_DIR}/kernels/include/" DESTINATION include)
-  install(TARGETS tinytorch tinytorch_openblas tinytorch_lapacke tinytorch_httplib EXPORT TinyTorchTargets ARCHIVE DESTINATION lib)
+  get_property(module_libraries GLOBAL PROPERTY TINYTORCH_MODULE_LIBRARIES)
+  install(TARGETS tinytorch ${module_libraries} tinytorch_openblas tinytorch_lapacke tinytorch_httplib EXPORT TinyTorchTargets ARCHIVE DESTINATION lib)
   install(EXPORT TinyTorchTargets NAMESPACE TinyTorch:: DESTINATION lib/cmake/TinyTorch)
   file(WRITE "${CMAKE_BINARY_DIR}/TinyTorchConfig.cmake.in" [=[
 @PACKAGE_INIT@

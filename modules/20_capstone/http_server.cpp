@@ -101,6 +101,7 @@ struct InferenceServer::Impl {
              {"p50_ms", s.p50_ms},
              {"p95_ms", s.p95_ms},
              {"p99_ms", s.p99_ms},
+             {"queued", batcher.queued()},
              {"max_batch_size", batcher.options().max_batch_size()},
              {"max_wait_us", batcher.options().max_wait().count()},
              {"max_queue", batcher.options().max_queue()}});

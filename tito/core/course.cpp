@@ -70,6 +70,7 @@ ModuleInfo parse_module(const fs::path& file, const std::string& dir) {
     m.files = string_list(doc, "files");
     m.headers = string_list(doc, "headers");
     m.framework_files = string_list(doc, "framework_files");
+    if (doc.contains("library")) m.library = doc.at("library").at("target").get<std::string>();
     m.benchmark = doc.value("benchmark", "");
     m.grading = parse_grading(doc.value("grading", json::object()));
   } catch (const json::exception& e) {

@@ -41,6 +41,7 @@ struct ModuleInfo {
   std::vector<std::string> files;  // the student's .cpp files
   std::vector<std::string> headers;
   std::vector<std::string> framework_files;
+  std::string library;    // the CMake target of the module's own framework library; empty: none
   std::string benchmark;  // the CMake target of the module's benchmark program; empty: none
   GradingSettings grading;
 

@@ -374,7 +374,13 @@ ExportReport export_module(Context& ctx, const ModuleInfo& module, std::chrono::
     report.student_modules.clear();
     for (const auto& m : course.modules()) report.student_modules.push_back(m.dir);
   }
-  build_targets(ctx, tree, {"tinytorch"});
+  // The modules' own framework libraries (module 20's HTTP layer) are installed with it: the
+  // milestones built against the export link them.
+  std::vector<std::string> targets = {"tinytorch"};
+  for (const auto& m : course.modules()) {
+    if (!m.library.empty()) targets.push_back(m.library);
+  }
+  build_targets(ctx, tree, targets);
   check_step(tree.install(report.prefix), "cmake --install " + relative(course, tree.dir()));
   ctx.ui().line(
       fmt::format("Installed the library into {} (find_package(TinyTorch) -> "
