@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <latch>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -33,13 +35,31 @@ httplib::Result send(httplib::Client& client, const LoadRequest& request, std::s
 
 // One client: a keep-alive connection that takes the next unsent request until none is left or
 // the deadline has passed. A failed connection is reopened by httplib on the next request.
+// The connection is opened (GET /healthz) before the clock starts, one client at a time:
+// cpp-httplib listens with a backlog of 5, so 8 clients connecting at once can lose a SYN and wait
+// a second for its retransmission, which would be measured as a request's latency.
+struct Start {
+  std::mutex connecting;
+  std::latch connected;
+  std::latch go{1};
+  Clock::time_point deadline;  // written before go opens
+  explicit Start(int clients) : connected(clients) {}
+};
+
 void client_loop(std::size_t count, const std::function<LoadRequest(std::size_t)>& request_of,
-                 const LoadOptions& options, Clock::time_point deadline,
-                 std::atomic<std::size_t>& next, std::vector<LoadReply>& replies) {
+                 const LoadOptions& options, Start& start, std::atomic<std::size_t>& next,
+                 std::vector<LoadReply>& replies) {
   httplib::Client client(options.host, options.port);
   client.set_keep_alive(true);
   client.set_tcp_nodelay(true);  // no Nagle delay between the headers and the body
   set_timeouts(client, options.request_timeout);
+  {
+    const std::lock_guard one_at_a_time(start.connecting);
+    (void)client.Get("/healthz");  // a failure here shows as the requests' own failures
+  }
+  start.connected.count_down();
+  start.go.wait();
+  const Clock::time_point deadline = start.deadline;
   for (;;) {
     if (Clock::now() >= deadline) return;  // the rest stays unsent: counted, never lost
     const std::size_t i = next.fetch_add(1);
@@ -47,9 +67,9 @@ void client_loop(std::size_t count, const std::function<LoadRequest(std::size_t)
     const LoadRequest request = request_of(i);
     LoadReply& reply = replies[i];  // only this thread touches slot i
     reply.sent = true;
-    const auto start = Clock::now();
+    const auto sent_at = Clock::now();
     const httplib::Result result = send(client, request, i);
-    reply.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    reply.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
     if (!result) {
       reply.error = httplib::to_string(result.error());
       continue;
@@ -96,16 +116,20 @@ LoadReport drive(std::size_t count, const std::function<LoadRequest(std::size_t)
   LoadReport report;
   report.replies.resize(count);
   std::atomic<std::size_t> next{0};
-  const auto start = Clock::now();
-  const auto deadline = start + options.deadline;
+  Start start(options.clients);
+  Clock::time_point started;
   {
     std::vector<std::jthread> clients;
     for (int c = 0; c < options.clients; ++c) {
       clients.emplace_back(
-          [&] { client_loop(count, request_of, options, deadline, next, report.replies); });
+          [&] { client_loop(count, request_of, options, start, next, report.replies); });
     }
+    start.connected.wait();
+    started = Clock::now();
+    start.deadline = started + options.deadline;
+    start.go.count_down();
   }  // the jthreads join here: every client has finished its last request
-  report.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  report.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   for (std::size_t i = 0; i < report.replies.size(); ++i) {
     const LoadReply& r = report.replies[i];
     if (!r.sent) {

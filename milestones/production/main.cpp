@@ -269,6 +269,7 @@ json pass_metrics(const PassResult& p) {
           {"p50_ms", milestones::nearest_rank(latencies, 50)},
           {"p95_ms", milestones::nearest_rank(latencies, 95)},
           {"p99_ms", milestones::nearest_rank(latencies, 99)},
+          {"max_ms", milestones::nearest_rank(latencies, 100)},
           {"throughput_rps", p.load.throughput()},
           {"exit_status", p.exit_status}};
 }
