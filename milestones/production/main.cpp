@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cifar.hpp"
+#include "inference_loader.hpp"
 #include "load_generator.hpp"
 #include "production_requests.hpp"
 #include "run.hpp"
@@ -50,7 +52,9 @@ struct Offline {
   double accuracy = 0;
 };
 
-Offline offline_predictions(nn::Module& model, const milestones::CifarSplit& test) {
+using Forward = std::function<Tensor(const Tensor&)>;
+
+Offline offline_predictions(const Forward& forward, const milestones::CifarSplit& test) {
   Offline out;
   autograd::NoGradGuard no_grad;
   std::int64_t correct = 0;
@@ -58,7 +62,7 @@ Offline offline_predictions(nn::Module& model, const milestones::CifarSplit& tes
     const std::int64_t n = std::min<std::int64_t>(1000, test.count - begin);
     std::vector<float> batch(test.images.begin() + begin * milestones::kCifarSample,
                              test.images.begin() + (begin + n) * milestones::kCifarSample);
-    const Tensor logits = model.forward(from_vector(std::move(batch), {n, 3, 32, 32}));
+    const Tensor logits = forward(from_vector(std::move(batch), {n, 3, 32, 32}));
     const std::vector<float> values = logits.contiguous().to_vector();
     if (static_cast<std::int64_t>(values.size()) != n * kClasses) {
       throw std::runtime_error("the cifar10 model returned logits of shape " +
@@ -295,14 +299,32 @@ void write_chart(const fs::path& file, const PassResult& batched, const PassResu
   charts::write_svg(file, charts::side_by_side(charts));
 }
 
-std::uintmax_t folder_bytes(const fs::path& dir) {
-  std::uintmax_t bytes = 0;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".safetensors") {
-      bytes += entry.file_size();
+// The model the server is started on, and the same model offline: the float nn::Module as the
+// cifar10 milestone saved it, or module 17's int8 model beside it (model.int8.safetensors), read
+// by the framework's loader. model_bytes: the size of the weights file that is served.
+struct OfflineModel {
+  Forward forward;
+  std::uintmax_t model_bytes = 0;
+  fs::path weights;
+};
+
+OfflineModel load_offline_model(const fs::path& dir, const std::string& precision) {
+  if (precision == "int8") {
+    auto loaded = std::make_shared<milestones::LoadedSession>(
+        milestones::load_inference_session(dir, serve::Precision::int8));
+    if (loaded->milestone != "cifar10") {
+      throw std::runtime_error(fmt::format(
+          "{}: this is the {} model; the production milestone serves the cifar10 one: point "
+          "--model-dir at it",
+          (dir / "config.json").string(), loaded->milestone));
     }
+    return {[loaded](const Tensor& x) { return loaded->session.predict(x); }, loaded->model_bytes,
+            loaded->weights};
   }
-  return bytes;
+  auto saved =
+      std::make_shared<milestones::SavedModel>(milestones::load_milestone_model("cifar10", dir));
+  return {[saved](const Tensor& x) { return saved->model->forward(x); },
+          fs::file_size(dir / "model.safetensors"), dir / "model.safetensors"};
 }
 
 fs::path default_server() {
@@ -334,11 +356,6 @@ int main(int argc, char** argv) {
     if (setup.precision != "float32" && setup.precision != "int8") {
       throw std::invalid_argument("--precision " + setup.precision + ": give float32 or int8");
     }
-    if (setup.precision == "int8") {
-      throw std::invalid_argument(
-          "--precision int8: the milestone's offline reference reads only the float model so "
-          "far; serve model.safetensors (float32)");
-    }
     setup.server = run.option("--server").value_or(default_server().string());
     setup.max_queue = run.option_number("--max-queue", 1024);
     setup.load.clients = static_cast<int>(run.option_number("--clients", 8));
@@ -353,15 +370,14 @@ int main(int argc, char** argv) {
     }
 
     // The offline reference, computed here on the same images the server will get.
-    const milestones::SavedModel saved =
-        milestones::load_milestone_model("cifar10", setup.model_dir);
+    const OfflineModel model = load_offline_model(setup.model_dir, setup.precision);
     const auto dir = run.data_dir() / "cifar-10-batches-bin";
     run.say(fmt::format("Reading the CIFAR-10 test set from {}", dir.string()));
     auto test = milestones::load_cifar10(dir, false);
     milestones::normalize_cifar10(test.images);
     const std::int64_t images = std::min(run.option_number("--images", test.count), test.count);
     if (images < 1) throw std::invalid_argument("--images must be at least 1");
-    const Offline offline = offline_predictions(*saved.model, test);
+    const Offline offline = offline_predictions(model.forward, test);
     const double offline_accuracy = [&] {
       std::int64_t correct = 0;
       for (std::int64_t i = 0; i < images; ++i) {
@@ -369,7 +385,7 @@ int main(int argc, char** argv) {
       }
       return static_cast<double>(correct) / static_cast<double>(images);
     }();
-    const std::uintmax_t model_bytes = folder_bytes(setup.model_dir);
+    const std::uintmax_t model_bytes = model.model_bytes;
     run.say(fmt::format("Offline accuracy of {} on {} images: {:.4f}; model {} bytes",
                         setup.model_dir.string(), images, offline_accuracy, model_bytes));
 

@@ -147,7 +147,14 @@ struct Board {
         break;
       }
     }
-    error = replace_all(error, (tree.staging() / "").string(), "modules/");
+    // The compiler names the staged copy (an absolute or a build-relative path): name the
+    // submission's file instead.
+    if (const std::size_t at = error.find("staging/modules/"); at != std::string::npos) {
+      const std::size_t begin = error.rfind(' ', at);
+      error.replace(
+          begin == std::string::npos ? 0 : begin + 1,
+          at + std::string("staging/").size() - (begin == std::string::npos ? 0 : begin + 1), "");
+    }
     return "does not build: " + (error.empty() ? r.describe() : error);
   }
 
