@@ -1,6 +1,6 @@
 #pragma once
-// The accuracy-against-sparsity curve of module 18's benchmark as a standalone SVG (no scripts, no
-// fonts beyond the viewer's sans-serif), so a browser or an image viewer shows it as it is.
+// The accuracy-against-sparsity curve of module 18's benchmark as a standalone SVG (drawn by
+// tinytorch/charts.hpp), so a browser or an image viewer shows it as it is.
 #include <string>
 
 #include <nlohmann/json.hpp>

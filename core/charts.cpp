@@ -263,14 +263,59 @@ std::string line_chart(const Axes& axes, std::span<const Series> series) {
       }
     }
   }
-  // Legend in the top-right corner of the plot area, on white so grid lines do not cross it.
-  const double legend_w = 180;
-  const double legend_x = kWidth - kRight - legend_w - 6;
-  out += "<rect x=\"" + px(legend_x) + "\" y=\"" + px(kTop + 6) + "\" width=\"" + px(legend_w) +
-         "\" height=\"" + px(18.0 * static_cast<double>(series.size()) + 6) +
+  // The legend goes in the corner of the plot area that hides the fewest points of the lines
+  // (each segment sampled), on white so grid lines do not cross it. Wide enough for the longest
+  // name at about 6.6 px per character of a 12 px sans-serif font.
+  std::size_t longest = 0;
+  for (const Series& s : series) longest = std::max(longest, s.name.size());
+  const double legend_w =
+      std::min(44 + 6.6 * static_cast<double>(longest), kWidth - kLeft - kRight - 12);
+  const double legend_h = 18.0 * static_cast<double>(series.size()) + 6;
+  std::vector<std::pair<double, double>> samples;
+  for (const Series& s : series) {
+    for (std::size_t i = 0; i + 1 < s.x.size(); ++i) {
+      if (!usable(s.x[i], axes.log_x) || !usable(s.y[i], axes.log_y) ||
+          !usable(s.x[i + 1], axes.log_x) || !usable(s.y[i + 1], axes.log_y)) {
+        continue;
+      }
+      for (int t = 0; t <= 16; ++t) {
+        const double a = t / 16.0;
+        samples.emplace_back((1 - a) * f.x(s.x[i]) + a * f.x(s.x[i + 1]),
+                             (1 - a) * f.y(s.y[i]) + a * f.y(s.y[i + 1]));
+      }
+    }
+    for (std::size_t i = 0; i < s.x.size(); ++i) {
+      if (usable(s.x[i], axes.log_x) && usable(s.y[i], axes.log_y)) {
+        samples.emplace_back(f.x(s.x[i]), f.y(s.y[i]));
+      }
+    }
+  }
+  const std::array<std::pair<double, double>, 4> corners = {{
+      {kWidth - kRight - legend_w - 6, kTop + 6},                          // top right
+      {kWidth - kRight - legend_w - 6, kHeight - kBottom - legend_h - 6},  // bottom right
+      {kLeft + 6, kTop + 6},                                               // top left
+      {kLeft + 6, kHeight - kBottom - legend_h - 6},                       // bottom left
+  }};
+  std::size_t best_hidden = std::numeric_limits<std::size_t>::max();
+  double legend_x = corners[0].first;
+  double legend_y = corners[0].second;
+  for (const auto& [cx, cy] : corners) {
+    const auto hidden =
+        static_cast<std::size_t>(std::count_if(samples.begin(), samples.end(), [&](const auto& p) {
+          return p.first >= cx - 4 && p.first <= cx + legend_w + 4 && p.second >= cy - 4 &&
+                 p.second <= cy + legend_h + 4;
+        }));
+    if (hidden < best_hidden) {
+      best_hidden = hidden;
+      legend_x = cx;
+      legend_y = cy;
+    }
+  }
+  out += "<rect x=\"" + px(legend_x) + "\" y=\"" + px(legend_y) + "\" width=\"" + px(legend_w) +
+         "\" height=\"" + px(legend_h) +
          "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#cccccc\"/>\n";
   for (std::size_t k = 0; k < series.size(); ++k) {
-    const double y = kTop + 18 + 18.0 * static_cast<double>(k);
+    const double y = legend_y + 12 + 18.0 * static_cast<double>(k);
     out += "<line x1=\"" + px(legend_x + 8) + "\" x2=\"" + px(legend_x + 30) + "\" y1=\"" + px(y) +
            "\" y2=\"" + px(y) + "\" stroke-width=\"2\" stroke=\"" + std::string(colour(k)) +
            "\"/>\n";

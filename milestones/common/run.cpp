@@ -15,7 +15,9 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "curves.hpp"
 #include "tinytorch/autograd.hpp"
+#include "tinytorch/charts.hpp"
 
 namespace milestones {
 namespace fs = std::filesystem;
@@ -206,10 +208,26 @@ void Run::record(const std::string& unit, std::int64_t index, std::int64_t count
   std::cout << (tty_ ? "\r" : "") << line << std::string(tty_ ? 8 : 0, ' ') << std::endl;
 }
 
+fs::path Run::chart(const std::string& name, const std::string& svg) {
+  const fs::path file = out_.parent_path() / (out_.stem().string() + "-" + name + ".svg");
+  tinytorch::charts::write_svg(file, svg);
+  const std::string listed = file.filename().string();
+  if (std::find(charts_.begin(), charts_.end(), listed) == charts_.end()) charts_.push_back(listed);
+  return file;
+}
+
 int Run::finish(bool passed, const std::string& gate, nlohmann::json final_metrics) {
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const bool stopped = interrupted();
+  // A picture that cannot be written costs the picture, never the result file.
+  try {
+    if (const auto svg = training_curves_svg(curves_, id_)) {
+      say("  training curves: " + chart("curves", *svg).string());
+    }
+  } catch (const std::exception& error) {
+    std::cerr << "warning: " << error.what() << "\n";
+  }
   nlohmann::json result = {{"id", id_},
                            {"title", title_},
                            {"finished_at", utc_now()},
@@ -218,6 +236,7 @@ int Run::finish(bool passed, const std::string& gate, nlohmann::json final_metri
                            {"final", std::move(final_metrics)},
                            {"gate", {{"rule", gate}, {"passed", passed && !stopped}}},
                            {"interrupted", stopped},
+                           {"charts", charts_},
                            {"wall_seconds", wall}};
   fs::create_directories(out_.has_parent_path() ? out_.parent_path() : fs::path("."));
   write_atomically(out_, result.dump(2) + "\n");

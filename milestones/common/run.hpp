@@ -63,7 +63,13 @@ class Run {
   /// True after Ctrl-C: stop training, the partial result is still written.
   [[nodiscard]] static bool interrupted();
 
-  /// Writes the result file and prints the verdict; returns the exit status (0 only when passed).
+  /// Writes a picture of the run next to the result file, as <result stem>-<name>.svg (e.g.
+  /// .tito/milestones/cifar10-curves.svg), and lists it in the result's "charts" so that
+  /// `tito milestone status` names it. Returns the file written.
+  std::filesystem::path chart(const std::string& name, const std::string& svg);
+
+  /// Writes the training curves (chart "curves", when the run recorded a loss or an accuracy),
+  /// then the result file, and prints the verdict; returns the exit status (0 only when passed).
   int finish(bool passed, const std::string& gate, nlohmann::json final_metrics);
 
  private:
@@ -80,6 +86,7 @@ class Run {
   std::vector<std::pair<std::string, std::string>> extra_values_;  // (flag, value) as given
   nlohmann::json settings_ = nlohmann::json::object();
   nlohmann::json curves_ = nlohmann::json::array();
+  std::vector<std::string> charts_;  // file names, relative to the result file's folder
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point epoch_start_;
 };

@@ -48,5 +48,41 @@ TEST(Milestone, StatusJsonCountsNothingPassedInAFreshCourse) {
   EXPECT_EQ(out.json()["passed"], 0);
 }
 
+TEST(Milestone, StatusNamesTheChartsOfTheLastRunThatExist) {
+  const TempCourse course;
+  const fs::path dir = course.root() / ".tito" / "milestones";
+  write_file(dir / "xor.json",
+             R"({"id": "xor", "gate": {"rule": "r", "passed": true}, "final": {},
+                 "charts": ["xor-curves.svg", "xor-gone.svg", "../outside.svg"]})");
+  write_file(dir / "xor-curves.svg", "<svg/>");
+  const Output json_out = tito(course.root(), {"milestone", "status", "--json"});
+  ASSERT_EQ(json_out.status, 0) << json_out.err;
+  for (const auto& m : json_out.json()["milestones"]) {
+    if (m["id"] != "xor") continue;
+    // A chart that no longer exists, or that points outside the folder, is not named.
+    EXPECT_EQ(m["last_run"]["charts"], nlohmann::json::array({".tito/milestones/xor-curves.svg"}));
+  }
+  const Output text = tito(course.root(), {"milestone", "status"});
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find(".tito/milestones/xor-curves.svg"), std::string::npos) << text.out;
+}
+
+TEST(Milestone, StatusCountsAMilestoneInPartsPassedOnlyWhenEveryPartPassed) {
+  const TempCourse course;
+  write_file(course.root() / ".tito" / "milestones" / "perceptron.json",
+             R"({"id": "perceptron", "gate": {"rule": "r", "passed": true}, "final": {},
+                 "settings": {"parts": ["by-hand"]}})");
+  const Output json_out = tito(course.root(), {"milestone", "status", "--json"});
+  ASSERT_EQ(json_out.status, 0) << json_out.err;
+  EXPECT_EQ(json_out.json()["passed"], 0);
+  const Output text = tito(course.root(), {"milestone", "status"});
+  EXPECT_NE(text.out.find("not yet run: autograd"), std::string::npos) << text.out;
+
+  write_file(course.root() / ".tito" / "milestones" / "perceptron.json",
+             R"({"id": "perceptron", "gate": {"rule": "r", "passed": true}, "final": {},
+                 "settings": {"parts": ["by-hand", "autograd"]}})");
+  EXPECT_EQ(tito(course.root(), {"milestone", "status", "--json"}).json()["passed"], 1);
+}
+
 }  // namespace
 }  // namespace tito_test

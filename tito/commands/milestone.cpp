@@ -85,6 +85,12 @@ std::vector<std::string> waiting_parts_text(const Milestone& m, const Progress& 
   return lines;
 }
 
+/// A path as the student types it from the course root (".tito/milestones/x.svg"), else absolute.
+std::string relative_to_root(const Course& course, const fs::path& path) {
+  const fs::path relative = path.lexically_relative(course.root());
+  return relative.empty() || *relative.begin() == ".." ? path.string() : relative.string();
+}
+
 json milestone_json(const Course& course, const Milestone& m, const Progress& progress) {
   const MilestoneResult result = read_milestone_result(result_file(course, m));
   json doc = {{"id", m.id},
@@ -119,6 +125,18 @@ json milestone_json(const Course& course, const Milestone& m, const Progress& pr
                          {"library", result.library},         {"wall_seconds", result.wall_seconds},
                          {"interrupted", result.interrupted}, {"final", result.final_metrics}};
       if (!result.parts.empty()) doc["last_run"]["parts"] = result.parts;
+      // A milestone in parts is passed once one run has passed every part, not part 1 alone.
+      doc["last_run"]["parts_missing"] = json::array();
+      for (const auto& part : m.parts) {
+        if (std::find(result.parts.begin(), result.parts.end(), part.id) == result.parts.end()) {
+          doc["last_run"]["parts_missing"].push_back(part.id);
+        }
+      }
+      doc["last_run"]["complete"] = result.passed && doc["last_run"]["parts_missing"].empty();
+      doc["last_run"]["charts"] = json::array();
+      for (const fs::path& chart : result.charts) {
+        doc["last_run"]["charts"].push_back(relative_to_root(course, chart));
+      }
       break;
   }
   return doc;
@@ -130,6 +148,9 @@ std::string last_run_text(const json& last) {
   std::string text = last.at("passed").get<bool>() ? "PASSED" : "not passed";
   if (last.value("interrupted", false)) text = "interrupted";
   if (last.contains("parts")) text += fmt::format(" [{}]", fmt::join(last["parts"], ", "));
+  if (last.contains("parts_missing") && !last["parts_missing"].empty()) {
+    text += fmt::format(", not yet run: {}", fmt::join(last["parts_missing"], ", "));
+  }
   return fmt::format("{} ({} library, {:.0f} s, {})", text, last.value("library", "?"),
                      last.value("wall_seconds", 0.0), local_time(last.value("finished_at", "")));
 }
@@ -395,7 +416,7 @@ int status(Context& ctx) {
   for (const auto& m : milestones) {
     docs.push_back(milestone_json(course, m, progress));
     const json& last = docs.back()["last_run"];
-    passed += !last.is_null() && last.contains("passed") && last["passed"].get<bool>() ? 1 : 0;
+    passed += !last.is_null() && last.value("complete", false) ? 1 : 0;
   }
   if (ctx.ui().json()) {
     ctx.emit(
@@ -419,6 +440,19 @@ int status(Context& ctx) {
                    std::to_string(d["year"].get<int>()), last_run_text(d["last_run"]), metrics});
   }
   table.print(ui);
+  // The pictures of the last runs, which a browser opens: training curves, speed-ups, latencies.
+  bool heading = false;
+  for (const auto& d : docs) {
+    if (d["last_run"].is_null() || !d["last_run"].contains("charts")) continue;
+    for (const auto& chart : d["last_run"]["charts"]) {
+      if (!heading) {
+        ui.line();
+        ui.line("Charts (SVG, open in a browser):");
+        heading = true;
+      }
+      ui.line(fmt::format("  {:<12} {}", d["id"].get<std::string>(), chart.get<std::string>()));
+    }
+  }
   return kExitOk;
 }
 

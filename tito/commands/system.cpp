@@ -113,6 +113,10 @@ std::vector<fs::path> include_dirs() {
 }
 
 /// Asks CMake itself which packages find_package() finds: the same search the course build does.
+// Found through pkg-config, as CMakeLists.txt finds them (Debian ships no CMake config for them).
+const std::map<std::string, std::string> kPkgConfigModules = {{"LAPACKE", "lapacke"},
+                                                              {"HTTPLIB", "cpp-httplib"}};
+
 std::map<std::string, std::string> cmake_packages(const std::vector<std::string>& packages) {
   std::map<std::string, std::string> found;
   std::string pattern = (fs::temp_directory_path() / "tito-doctor-XXXXXX").string();
@@ -120,8 +124,15 @@ std::map<std::string, std::string> cmake_packages(const std::vector<std::string>
   const fs::path dir = pattern;
   {
     std::ofstream lists(dir / "CMakeLists.txt");
-    lists << "cmake_minimum_required(VERSION 3.25)\nproject(tito_doctor LANGUAGES CXX)\n";
+    lists << "cmake_minimum_required(VERSION 3.25)\nproject(tito_doctor LANGUAGES CXX)\n"
+          << "find_package(PkgConfig QUIET)\n";
     for (const auto& p : packages) {
+      if (const auto module = kPkgConfigModules.find(p); module != kPkgConfigModules.end()) {
+        lists << "if(PkgConfig_FOUND)\n  pkg_check_modules(" << p << " QUIET " << module->second
+              << ")\nendif()\nmessage(STATUS \"TITO|" << p << "|${" << p << "_FOUND}|pkg-config "
+              << module->second << " ${" << p << "_VERSION}\")\n";
+        continue;
+      }
       // FindZLIB.cmake and FindCURL.cmake (Debian's libcurl ships no config file); the others do.
       const bool module_mode = p == "ZLIB" || p == "CURL";
       lists << "find_package(" << p << (module_mode ? " QUIET)\n" : " CONFIG QUIET)\n")
@@ -158,7 +169,9 @@ std::vector<Check> dependency_checks() {
       {"GTest", "gtest/gtest.h", "libgtest-dev"},
       {"OpenBLAS", "cblas.h", "libopenblas-dev"},
       {"ZLIB", "zlib.h", "zlib1g-dev"},
-      {"CURL", "curl/curl.h", "libcurl4-openssl-dev"}};
+      {"CURL", "curl/curl.h", "libcurl4-openssl-dev"},
+      {"LAPACKE", "lapacke.h", "liblapacke-dev"},       // module 18's low-rank factorisation
+      {"HTTPLIB", "httplib.h", "libcpp-httplib-dev"}};  // module 20's HTTP layer
   std::vector<std::string> names;
   for (const auto& d : deps) names.push_back(d.package);
   const auto packages = cmake_packages(names);
@@ -170,7 +183,7 @@ std::vector<Check> dependency_checks() {
     const auto package = packages.find(d.package);
     const std::string fix = fmt::format("apt-get install {}", d.apt);
     if (package == packages.end()) {
-      checks.push_back({d.package, Tone::fail, "find_package() does not find it", fix});
+      checks.push_back({d.package, Tone::fail, "CMake does not find it (find_package or pkg-config)", fix});
     } else if (header == dirs.end()) {
       checks.push_back({d.package, Tone::fail,
                         fmt::format("<{}> not in the compiler's include path", d.header), fix});

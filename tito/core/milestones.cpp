@@ -132,6 +132,15 @@ MilestoneResult read_milestone_result(const fs::path& file) {
       if (part.is_string()) result.parts.push_back(part.get<std::string>());
     }
   }
+  // Chart names are bare file names beside the result file; anything else is not ours to name.
+  for (const json& chart : doc.value("charts", json::array())) {
+    if (!chart.is_string()) continue;
+    const fs::path name = chart.get<std::string>();
+    if (name.has_parent_path() || name.extension() != ".svg") continue;
+    if (const fs::path path = file.parent_path() / name; fs::exists(path)) {
+      result.charts.push_back(path);
+    }
+  }
   result.state = MilestoneResult::State::ok;
   return result;
 }

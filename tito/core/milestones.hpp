@@ -50,6 +50,7 @@ struct MilestoneResult {
   std::string library = "unknown";
   std::vector<std::string> parts;  // the parts the run covered (settings.parts); empty: no parts
   double wall_seconds = 0;
+  std::vector<fs::path> charts;  // the run's SVG pictures that still exist (result's "charts")
   nlohmann::json final_metrics = nlohmann::json::object();
 };
 
