@@ -48,9 +48,10 @@ TEST(DynamicBatcher, RefusesAMaxBatchSizeOfZero) {
 // A small MLP: (N, 4) -> (N, 3), in eval mode for the offline answer.
 std::shared_ptr<nn::Sequential> small_mlp() {
   Generator g(20);
-  return std::make_shared<nn::Sequential>(nn::Linear(4, 8, true, nn::Init::kaiming_uniform, g),
-                                          nn::ReLU(), nn::Dropout(0.5f, g),
-                                          nn::Linear(8, 3, true, nn::Init::kaiming_uniform, g));
+  return std::make_shared<nn::Sequential>(
+      nn::Linear(4, 8, true, nn::Init::kaiming_uniform, g), nn::ReLU(),
+      nn::Dropout(0.5f),  // the global generator: Dropout keeps a reference
+      nn::Linear(8, 3, true, nn::Init::kaiming_uniform, g));
 }
 
 TEST(InferenceSession, PredictsWhatTheModelPredictsOfflineInEvalMode) {
