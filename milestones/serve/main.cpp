@@ -5,8 +5,8 @@
 // status: 0 after a clean drain, 1 when the model or the port fails, 2 for bad options.
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>

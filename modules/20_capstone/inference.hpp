@@ -71,7 +71,7 @@ class InferenceSession {
 
  private:
   Precision precision_;
-  std::shared_ptr<nn::Module> float_model_;                 // set when precision_ is float32
+  std::shared_ptr<nn::Module> float_model_;                  // set when precision_ is float32
   std::shared_ptr<const quant::QuantizedModel> int8_model_;  // set when precision_ is int8
   Shape sample_shape_;
 };

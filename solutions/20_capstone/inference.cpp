@@ -15,8 +15,9 @@ namespace {
 
 Shape checked_sample_shape(Shape shape) {
   if (shape.empty()) {
-    throw std::invalid_argument("InferenceSession: the sample shape has no dimension; give the "
-                                "shape of one input without the batch dimension, e.g. {784}");
+    throw std::invalid_argument(
+        "InferenceSession: the sample shape has no dimension; give the "
+        "shape of one input without the batch dimension, e.g. {784}");
   }
   for (const std::int64_t d : shape) {
     if (d < 1) {
@@ -87,9 +88,8 @@ std::vector<Tensor> InferenceSession::predict_batch(const std::vector<Tensor>& s
   rows.reserve(samples.size());
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const auto begin = values.begin() + static_cast<std::ptrdiff_t>(i * per_row);
-    rows.push_back(
-        from_vector(std::vector<float>(begin, begin + static_cast<std::ptrdiff_t>(per_row)),
-                    row_shape));
+    rows.push_back(from_vector(
+        std::vector<float>(begin, begin + static_cast<std::ptrdiff_t>(per_row)), row_shape));
   }
   return rows;
 }

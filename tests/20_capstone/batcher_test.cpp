@@ -233,10 +233,12 @@ TEST(DynamicBatcher, ShutdownAnswersEveryQueuedRequest) {
   // The last batch is partial and max_wait is kLongWait: only the drain can run it.
   std::thread stopper([&] { batcher.shutdown(); });
   gate.open();
-  stopper.join();
+  // Answers first, each within kBound, and only then the join: a drain that waits out max_wait
+  // would still answer everything, kLongWait later, so the join alone would not catch it.
   EXPECT_EQ(get_value(running), 0.0f);
   EXPECT_EQ(get_value(second), 2.0f);
   for (int i = 2; i <= 6; ++i) EXPECT_EQ(get_value(queued[i - 2]), 2.0f * static_cast<float>(i));
+  stopper.join();
 }
 
 TEST(DynamicBatcher, SubmitAfterShutdownIsRefused) {

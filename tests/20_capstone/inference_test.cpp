@@ -35,7 +35,8 @@ std::shared_ptr<nn::Sequential> small_cnn(bool dropout) {
   net->push_back(std::make_shared<nn::ReLU>());
   net->push_back(std::make_shared<nn::MaxPool2d>(2));
   net->push_back(std::make_shared<nn::Flatten>());
-  if (dropout) net->push_back(std::make_shared<nn::Dropout>(0.5f, g));
+  // Dropout keeps a reference to its generator: the global one outlives the net.
+  if (dropout) net->push_back(std::make_shared<nn::Dropout>(0.5f));
   net->push_back(std::make_shared<nn::Linear>(64, 10, true, nn::Init::kaiming_uniform, g));
   // Running statistics far from a fresh batch's (mean about 2): train-mode batch norm then gives
   // other numbers than eval mode.

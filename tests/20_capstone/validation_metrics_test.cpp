@@ -248,8 +248,8 @@ TEST(Metrics, CountsEveryRecordFromManyThreads) {
   // Many records, and a window large enough that the latency store keeps growing while the
   // threads record: an unlocked counter loses increments, an unlocked store corrupts itself.
   constexpr int kThreads = 8;
-  constexpr int kEach = 50000;
-  serve::Metrics m(std::size_t{1} << 20);
+  constexpr int kEach = 400000;  // each thread runs for milliseconds: longer than a time slice
+  serve::Metrics m(std::size_t{1} << 22);
   std::latch start(
       kThreads);  // all record at once: on 2 cores a thread could otherwise finish alone
   std::vector<std::thread> threads;
