@@ -278,7 +278,8 @@ json pass_metrics(const PassResult& p) {
           {"exit_status", p.exit_status}};
 }
 
-void write_chart(const fs::path& file, const PassResult& batched, const PassResult& single) {
+// The latency distribution of each configuration, with its percentiles, and the throughputs.
+std::string latency_svg(const PassResult& batched, const PassResult& single) {
   std::vector<std::string> charts;
   for (const PassResult* p : {&batched, &single}) {
     const auto latencies = p->load.ok_latencies_ms();
@@ -296,7 +297,7 @@ void write_chart(const fs::path& file, const PassResult& batched, const PassResu
       {single.config.name, single.load.throughput(), std::nullopt, std::nullopt}};
   charts.push_back(
       charts::bar_chart({"throughput", "server configuration", "requests per second"}, bars));
-  charts::write_svg(file, charts::side_by_side(charts));
+  return charts::side_by_side(charts);
 }
 
 // The model the server is started on, and the same model offline: the float nn::Module as the
@@ -412,8 +413,7 @@ int main(int argc, char** argv) {
     passes.push_back(run_pass(single, setup, test, offline, images, false, run));
     run.record("configuration", 2, 2, pass_metrics(passes.back()), 0);
 
-    const fs::path chart = setup.work_dir.parent_path() / "production-latency.svg";
-    write_chart(chart, passes[0], passes[1]);
+    const fs::path chart = run.chart("latency", latency_svg(passes[0], passes[1]));
     run.say("Latency distribution and throughput: " + chart.string());
 
     std::vector<std::string> problems;
@@ -451,7 +451,6 @@ int main(int argc, char** argv) {
          {"bad_requests", b.bad_sent},
          {"bad_refused", b.bad_refused},
          {"batcher", batcher},
-         {"latency_chart", chart.string()},
          {"problems", problems}});
   });
 }
