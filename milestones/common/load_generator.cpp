@@ -181,13 +181,16 @@ bool wait_healthy(const std::string& host, int port, std::chrono::milliseconds t
 
 double nearest_rank(std::vector<double> values, double q) {
   if (values.empty()) return 0.0;
-  if (!(q >= 0.0 && q <= 100.0)) {
-    throw std::invalid_argument("nearest_rank: q = " + std::to_string(q) + " is not in [0, 100]");
+  if (std::isnan(q) || q < 0.0 || q > 100.0) {
+    throw std::invalid_argument("nearest_rank: q = " + std::to_string(q) + " is outside 0-100");
   }
-  std::sort(values.begin(), values.end());
-  const auto n = static_cast<double>(values.size());
-  const auto rank = static_cast<std::size_t>(std::max(1.0, std::ceil(q / 100.0 * n)));
-  return values[rank - 1];
+  // The k-th smallest, k = ceil(q n / 100) clamped to [1, n], found without sorting everything.
+  const std::size_t count = values.size();
+  const auto k = std::clamp<std::size_t>(
+      static_cast<std::size_t>(std::ceil(q * static_cast<double>(count) / 100.0)), 1, count);
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                   values.end());
+  return values[k - 1];
 }
 
 }  // namespace milestones
