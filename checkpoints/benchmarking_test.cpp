@@ -5,8 +5,9 @@
 // measured by the harness (warm-up, repeats, a stopping rule, a median with its interval), two
 // variants are compared with a bootstrap interval, the report is JSON with the machine in it, and
 // each layer's multiply-adds, counted from the shapes it actually read and wrote, add up to the
-// count worked by hand below. No assertion is about speed: how fast this machine is right now is
-// not a property of your code.
+// count worked by hand below; the profiler, watching one training step, finds every layer and
+// attributes their multiply-adds and backward passes. No assertion is about speed: how fast this
+// machine is right now is not a property of your code.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "tinytorch/benchmarking.hpp"
+#include "tinytorch/losses.hpp"
+#include "tinytorch/profiler.hpp"
 #include "tinytorch/spatial.hpp"
 
 namespace {
@@ -75,4 +78,26 @@ TEST(BenchmarkingCheckpoint, TheHarnessReportsTwoVariantsWithTheirIntervals) {
   EXPECT_EQ(doc["comparisons"][0]["baseline"], "batch 16");
   EXPECT_TRUE(doc["context"].contains("cpu_model"));
   EXPECT_TRUE(doc["context"].contains("blas"));
+}
+
+TEST(BenchmarkingCheckpoint, TheProfilerSeesEveryLayerOfATrainingStep) {
+  auto model = small_cnn();
+  Generator g(2);
+  const Tensor x = randn({8, 1, 12, 12}, g);
+  const Tensor y = from_vector({0, 1, 2, 3, 4, 5, 6, 7}, {8});
+  std::vector<bench::LayerProfile> layers;
+  {
+    bench::Profiler profiler(model);
+    cross_entropy(model(x), y).backward();
+    layers = profiler.layers();
+  }
+  ASSERT_EQ(layers.size(), 6U);  // the Sequential and its five children
+  std::int64_t macs = 0;
+  for (const auto& p : layers) {
+    EXPECT_EQ(p.calls, 1) << p.name;
+    macs += p.macs;
+    if (p.type == "Conv2d" || p.type == "Linear") EXPECT_GT(p.backward_nodes, 0) << p.name;
+  }
+  EXPECT_EQ(macs, 8LL * 6 * 12 * 12 * 9 + 8LL * 216 * 10);
+  EXPECT_FALSE(bench::profile_table(layers).empty());
 }

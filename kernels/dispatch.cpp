@@ -17,9 +17,11 @@ KernelSource source_from_environment() {
   const std::string text = value;
   if (text == "framework") return KernelSource::framework;
   if (text == "student") return KernelSource::student;
+  if (text == "naive") return KernelSource::naive;
   throw std::invalid_argument("TINYTORCH_KERNELS='" + text +
-                              "' is not a kernel source: use 'framework' (the default) or "
-                              "'student' (module 15's GEMM, im2col and col2im)");
+                              "' is not a kernel source: use 'framework' (the default), "
+                              "'student' (module 15's GEMM, im2col and col2im) or 'naive' "
+                              "(module 15's three-loop GEMM, rung 1)");
 }
 
 }  // namespace
@@ -40,14 +42,29 @@ void set_kernel_source(KernelSource source) {
 }
 
 const char* kernel_source_name(KernelSource source) {
-  return source == KernelSource::student ? "student" : "framework";
+  switch (source) {
+    case KernelSource::student:
+      return "student";
+    case KernelSource::naive:
+      return "naive";
+    case KernelSource::framework:
+      break;
+  }
+  return "framework";
 }
 
 namespace detail {
 
 const KernelSet* selected_student_kernels() {
-  if (kernel_source() != KernelSource::student) return nullptr;
-  return &student_kernels();
+  switch (kernel_source()) {
+    case KernelSource::student:
+      return &student_kernels();
+    case KernelSource::naive:
+      return &naive_kernels();
+    case KernelSource::framework:
+      break;
+  }
+  return nullptr;
 }
 
 }  // namespace detail

@@ -16,6 +16,9 @@ struct CifarSplit {
 /// data_batch_1..5 (train) or test_batch, each exactly 10,000 records of 3,073 bytes (plain or
 /// gzip): a file of another size is truncated or not CIFAR-10, and throws naming it.
 [[nodiscard]] CifarSplit load_cifar10(const std::filesystem::path& dir, bool train);
+/// One training file, data_batch_<index>.bin (index 1-5): 10,000 images, e.g. to calibrate a
+/// quantized model without reading all 50,000.
+[[nodiscard]] CifarSplit load_cifar10_batch(const std::filesystem::path& dir, int index);
 
 /// The training set's per-channel mean and standard deviation (of byte / 255).
 [[nodiscard]] const std::vector<float>& cifar10_mean();

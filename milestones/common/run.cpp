@@ -238,6 +238,9 @@ int Run::finish(bool passed, const std::string& gate, nlohmann::json final_metri
                            {"interrupted", stopped},
                            {"charts", charts_},
                            {"wall_seconds", wall}};
+  for (const auto& [key, value] : sections_.items()) {
+    if (!result.contains(key)) result[key] = value;
+  }
   fs::create_directories(out_.has_parent_path() ? out_.parent_path() : fs::path("."));
   write_atomically(out_, result.dump(2) + "\n");
   const char* verdict = stopped ? "INTERRUPTED" : passed ? "PASSED" : "NOT PASSED";

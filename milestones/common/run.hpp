@@ -49,6 +49,9 @@ class Run {
                                            std::int64_t default_value) const;
 
   void setting(const std::string& key, nlohmann::json value) { settings_[key] = std::move(value); }
+  /// A section of the result file of its own, next to "settings" and "final" (e.g. the olympics'
+  /// "steps"); the keys finish() writes itself cannot be replaced.
+  void section(const std::string& key, nlohmann::json value) { sections_[key] = std::move(value); }
   void say(const std::string& line) const;
 
   /// Live progress within an epoch (rewritten in place on a terminal, silent otherwise).
@@ -85,6 +88,7 @@ class Run {
   std::vector<ExtraOption> extra_options_;
   std::vector<std::pair<std::string, std::string>> extra_values_;  // (flag, value) as given
   nlohmann::json settings_ = nlohmann::json::object();
+  nlohmann::json sections_ = nlohmann::json::object();
   nlohmann::json curves_ = nlohmann::json::array();
   std::vector<std::string> charts_;  // file names, relative to the result file's folder
   std::chrono::steady_clock::time_point start_;

@@ -180,4 +180,98 @@ void save_trained_model(const Run& run, const std::string& milestone,
   run.say(fmt::format("Saved the model to {}/ (model.safetensors, config.json)", dir.string()));
 }
 
+nlohmann::json gpt_config_json(const nn::GPTConfig& c) {
+  return {{"vocab_size", c.vocab_size}, {"context", c.context},       {"embed_dim", c.embed_dim},
+          {"num_heads", c.num_heads},   {"num_layers", c.num_layers}, {"tied_head", c.tied_head},
+          {"dropout", c.dropout}};
+}
+
+namespace {
+
+nn::GPTConfig gpt_config_from_json(const nlohmann::json& j) {
+  return nn::GPTConfig{.vocab_size = j.at("vocab_size").get<std::int64_t>(),
+                       .context = j.at("context").get<std::int64_t>(),
+                       .embed_dim = j.at("embed_dim").get<std::int64_t>(),
+                       .num_heads = j.at("num_heads").get<std::int64_t>(),
+                       .num_layers = j.at("num_layers").get<std::int64_t>(),
+                       .tied_head = j.at("tied_head").get<bool>(),
+                       .dropout = j.at("dropout").get<float>()};
+}
+
+}  // namespace
+
+void save_gpt_model(const fs::path& dir, const nn::GPT& model, const text::CharTokenizer& tokenizer,
+                    nlohmann::json training) {
+  fs::create_directories(dir);
+  fs::remove(dir / "config.json");  // as save_milestone_model: never a config over mixed files
+  train::save_checkpoint(model, dir / "model.safetensors");
+  tokenizer.save((dir / "tokenizer.json").string());
+  const nlohmann::json doc = {{"format", kFormat},
+                              {"milestone", "tinygpt"},
+                              {"model", gpt_config_json(model.config)},
+                              {"training", std::move(training)}};
+  const fs::path temp = dir / "config.json.tmp";
+  {
+    std::ofstream file(temp);
+    if (!file) throw std::runtime_error(temp.string() + ": cannot write the model's config");
+    file << doc.dump(2) << '\n';
+    if (!file.flush()) throw std::runtime_error(temp.string() + ": writing failed");
+  }
+  fs::rename(temp, dir / "config.json");
+}
+
+SavedGPT load_gpt_model(const fs::path& dir) {
+  const std::string milestone = "tinygpt";
+  const fs::path config_file = dir / "config.json";
+  const fs::path weights = dir / "model.safetensors";
+  const fs::path tokenizer_file = dir / "tokenizer.json";
+  for (const auto& file : {config_file, weights, tokenizer_file}) {
+    if (!fs::exists(file)) {
+      throw std::runtime_error(fmt::format("no saved {} model: {} does not exist; {}", milestone,
+                                           file.string(), rerun(milestone)));
+    }
+  }
+  SavedGPT saved;
+  saved.dir = dir;
+  saved.config = read_config(milestone, config_file);
+  // tinygpt's first saves had no "milestone"; a GPT config ("model") identifies them.
+  const std::string owner =
+      saved.config.value("milestone", saved.config.contains("model") ? milestone : std::string());
+  if (owner != milestone) {
+    throw std::runtime_error(fmt::format(
+        "{}: this is the {} model, not the {} one; point at the {} model's folder, or {}",
+        config_file.string(), owner.empty() ? "an unnamed" : "'" + owner + "'", milestone,
+        milestone, rerun(milestone)));
+  }
+  nn::GPTConfig config;
+  try {
+    config = gpt_config_from_json(saved.config.at("model"));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: the model's settings are malformed ({}); {} again",
+                                         config_file.string(), e.what(), rerun(milestone)));
+  }
+  try {
+    saved.tokenizer = text::CharTokenizer::load(tokenizer_file.string());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: the tokenizer cannot be loaded ({}); {} again",
+                                         tokenizer_file.string(), e.what(), rerun(milestone)));
+  }
+  if (saved.tokenizer.vocab_size() != config.vocab_size) {
+    throw std::runtime_error(
+        fmt::format("{}: the tokenizer has {} characters but the model {}: a mixed save; {} again",
+                    tokenizer_file.string(), saved.tokenizer.vocab_size(), config.vocab_size,
+                    rerun(milestone)));
+  }
+  Generator generator(0);  // every value is overwritten by the load
+  saved.model = std::make_shared<nn::GPT>(config, generator);
+  try {
+    train::load_checkpoint(*saved.model, weights);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: the saved {} model cannot be loaded ({}); {} again",
+                                         weights.string(), milestone, e.what(), rerun(milestone)));
+  }
+  saved.model->eval();
+  return saved;
+}
+
 }  // namespace milestones

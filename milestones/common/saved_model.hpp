@@ -15,6 +15,8 @@
 
 #include "tinytorch/layers.hpp"
 #include "tinytorch/random.hpp"
+#include "tinytorch/tokenization.hpp"
+#include "tinytorch/transformers.hpp"
 
 namespace milestones {
 
@@ -66,5 +68,30 @@ struct SavedModel {
 [[nodiscard]] inline SavedModel load_milestone_model(const std::string& milestone) {
   return load_milestone_model(milestone, default_model_dir(milestone));
 }
+
+// ---- tinygpt's model: a GPT and its tokenizer
+// ----------------------------------------------------
+
+/// A GPTConfig as config.json's "model" holds it.
+[[nodiscard]] nlohmann::json gpt_config_json(const tinytorch::nn::GPTConfig& config);
+
+/// Writes dir/model.safetensors (the GPT's named parameters), dir/tokenizer.json, then
+/// dir/config.json ({"format", "milestone": "tinygpt", "model": the GPTConfig, "training"}),
+/// written last and atomically so that its presence marks a complete save.
+void save_gpt_model(const std::filesystem::path& dir, const tinytorch::nn::GPT& model,
+                    const tinytorch::text::CharTokenizer& tokenizer, nlohmann::json training);
+
+struct SavedGPT {
+  std::shared_ptr<tinytorch::nn::GPT> model;  // in eval mode
+  tinytorch::text::CharTokenizer tokenizer;
+  nlohmann::json config;  // config.json as saved
+  std::filesystem::path dir;
+};
+
+/// Loads what save_gpt_model wrote (tinygpt's saves from before "milestone" was recorded are read
+/// too). A missing, truncated or malformed file, a tokenizer that does not fit the model, or the
+/// model of another milestone throws std::runtime_error naming the file, what is wrong and
+/// `tito milestone run tinygpt`.
+[[nodiscard]] SavedGPT load_gpt_model(const std::filesystem::path& dir);
 
 }  // namespace milestones

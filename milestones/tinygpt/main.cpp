@@ -25,6 +25,7 @@
 
 #include "idx.hpp"
 #include "run.hpp"
+#include "saved_model.hpp"
 #include "tinytorch/autograd.hpp"
 #include "tinytorch/losses.hpp"
 #include "tinytorch/optimizers.hpp"
@@ -202,41 +203,7 @@ double causality_violation(nn::GPT& model, const std::vector<int64_t>& val, Gene
   return worst;
 }
 
-// ---- saving and loading -------------------------------------------------------------------------
-
-nlohmann::json config_json(const nn::GPTConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"context", c.context},       {"embed_dim", c.embed_dim},
-          {"num_heads", c.num_heads},   {"num_layers", c.num_layers}, {"tied_head", c.tied_head},
-          {"dropout", c.dropout}};
-}
-
-nn::GPTConfig config_from_json(const nlohmann::json& j) {
-  return nn::GPTConfig{.vocab_size = j.at("vocab_size").get<int64_t>(),
-                       .context = j.at("context").get<int64_t>(),
-                       .embed_dim = j.at("embed_dim").get<int64_t>(),
-                       .num_heads = j.at("num_heads").get<int64_t>(),
-                       .num_layers = j.at("num_layers").get<int64_t>(),
-                       .tied_head = j.at("tied_head").get<bool>(),
-                       .dropout = j.at("dropout").get<float>()};
-}
-
-// model.safetensors (the GPT's named parameters), tokenizer.json, and config.json (the GPTConfig
-// and how the model was trained), written last so that its presence marks a complete save.
-void save_model(const fs::path& dir, const nn::GPT& model, const text::CharTokenizer& tokenizer,
-                nlohmann::json training) {
-  fs::create_directories(dir);
-  train::save_checkpoint(model, dir / "model.safetensors");
-  tokenizer.save((dir / "tokenizer.json").string());
-  const nlohmann::json doc = {{"model", config_json(model.config)},
-                              {"training", std::move(training)}};
-  const fs::path temp = dir / "config.json.tmp";
-  {
-    std::ofstream file(temp);
-    if (!file) throw std::runtime_error(temp.string() + ": cannot write the model's config");
-    file << doc.dump(2) << '\n';
-  }
-  fs::rename(temp, dir / "config.json");
-}
+// ---- sampling -----------------------------------------------------------------------------------
 
 std::string sample(nn::GPT& model, const text::CharTokenizer& tokenizer, const std::string& prompt,
                    int64_t tokens, std::uint64_t seed) {
@@ -257,39 +224,15 @@ std::string sample(nn::GPT& model, const text::CharTokenizer& tokenizer, const s
 // --generate: loads the saved model and continues the prompt; no data set, no training.
 int generate_from_saved(const milestones::Run& run, const fs::path& dir,
                         const std::string& prompt) {
-  const fs::path config_file = dir / "config.json";
-  if (!fs::exists(config_file)) {
-    throw std::runtime_error(fmt::format(
-        "no saved model in {}: train it first with `tito milestone run tinygpt` (which saves "
-        "model.safetensors, tokenizer.json and config.json there), then generate",
-        dir.string()));
-  }
-  std::ifstream in(config_file);
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(config_file.string() + ": malformed (" + e.what() +
-                             "); train again to rewrite it");
-  }
-  const nn::GPTConfig config = config_from_json(doc.at("model"));
-  const text::CharTokenizer tokenizer =
-      text::CharTokenizer::load((dir / "tokenizer.json").string());
-  if (tokenizer.vocab_size() != config.vocab_size) {
-    throw std::runtime_error(fmt::format(
-        "{}: the tokenizer has {} characters but the model {}: a mixed save; train again",
-        dir.string(), tokenizer.vocab_size(), config.vocab_size));
-  }
-  Generator generator(0);
-  nn::GPT model(config, generator);
-  train::load_checkpoint(model, dir / "model.safetensors");
+  milestones::SavedGPT saved = milestones::load_gpt_model(dir);
   const int64_t tokens = run.option_number("--tokens", 500);
-  if (const auto& t = doc.value("training", nlohmann::json::object()); t.contains("val_loss")) {
+  if (const auto& t = saved.config.value("training", nlohmann::json::object());
+      t.contains("val_loss")) {
     run.say(fmt::format("Model from {} (validation loss {:.4f}{})", dir.string(),
                         t["val_loss"].get<double>(),
                         t.value("interrupted", false) ? ", training was interrupted" : ""));
   }
-  std::cout << sample(model, tokenizer, prompt, tokens, run.seed()) << std::endl;
+  std::cout << sample(*saved.model, saved.tokenizer, prompt, tokens, run.seed()) << std::endl;
   return 0;
 }
 
@@ -346,7 +289,7 @@ int main(int argc, char** argv) {
     optim::AdamW no_decay_opt(no_decay, adam(0.0));
     std::vector<Tensor> parameters = model.parameters();
 
-    run.setting("model", config_json(config));
+    run.setting("model", milestones::gpt_config_json(config));
     run.setting("parameters", model.num_parameters());
     run.setting("train_chars", corpus.train.size());
     run.setting("val_chars", corpus.val.size());
@@ -465,11 +408,12 @@ int main(int argc, char** argv) {
         ++sample_seed;
       }
     }
-    save_model(model_dir, model, corpus.tokenizer,
-               {{"val_loss", stopped ? val_loss : final_metrics["val_loss"].get<double>()},
-                {"steps", step},
-                {"train_seconds", train_seconds},
-                {"interrupted", stopped}});
+    milestones::save_gpt_model(
+        model_dir, model, corpus.tokenizer,
+        {{"val_loss", stopped ? val_loss : final_metrics["val_loss"].get<double>()},
+         {"steps", step},
+         {"train_seconds", train_seconds},
+         {"interrupted", stopped}});
     run.say(
         fmt::format("\nSaved the model to {}/ (model.safetensors, tokenizer.json, config.json); "
                     "`tito milestone run tinygpt --generate \"PROMPT\"` samples from it",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tinytorch/activations.hpp"
+#include "tinytorch/hooks.hpp"
 #include "tinytorch/random.hpp"
 #include "tinytorch/tensor.hpp"
 
@@ -29,7 +30,12 @@ class Module {
   Module& operator=(Module&&) = default;
 
   [[nodiscard]] virtual Tensor forward(const Tensor& input) = 0;
-  [[nodiscard]] Tensor operator()(const Tensor& input) { return forward(input); }
+  /// Calling a module runs forward, watched by the hooks installed on this thread (hooks.hpp;
+  /// module 19's profiler). Call children this way, (*child)(x), so that the hooks see them.
+  [[nodiscard]] Tensor operator()(const Tensor& input) {
+    if (hooks::installed()) return hooks::call(*this, input);
+    return forward(input);
+  }
 
   // ---- you write these in layers.cpp ----
   /// Own parameters first (registration order), then each child's, depth first.

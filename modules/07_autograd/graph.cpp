@@ -2,6 +2,10 @@
 // functions.cpp.
 #include "tinytorch/autograd.hpp"
 
+#include <utility>
+
+#include "tinytorch/hooks.hpp"
+
 namespace tinytorch::autograd {
 namespace {
 thread_local bool grad_mode_enabled = true;
@@ -51,7 +55,50 @@ void free_node(std::shared_ptr<Node> node) noexcept {
 }
 }  // namespace
 
+// When installed module hooks watch backward (module 19's profiler), a node recorded during a
+// module call is wrapped in one that tells the hooks, around the real node's backward, which module
+// recorded it. The engine sees an ordinary node (same name, same inputs), so any engine works.
+namespace {
+class WatchedNode final : public Node {
+ public:
+  WatchedNode(std::shared_ptr<Node> inner, const nn::Module* module)
+      : inner_(std::move(inner)), module_(module) {}
+
+  std::vector<Tensor> backward(const Tensor& grad_output) override {
+    // The real node reads its inputs (which of them need a gradient): lend them for the call.
+    struct Lend {
+      Node& from;
+      Node& to;
+      Lend(Node& f, Node& t) : from(f), to(t) { to.inputs = std::move(from.inputs); }
+      ~Lend() { from.inputs = std::move(to.inputs); }
+      Lend(const Lend&) = delete;
+      Lend& operator=(const Lend&) = delete;
+    } lend(*this, *inner_);
+    nn::hooks::before_backward(module_, *inner_);
+    std::vector<Tensor> grads;
+    try {
+      grads = inner_->backward(grad_output);
+    } catch (...) {
+      nn::hooks::after_backward(module_, *inner_);  // every before gets its after
+      throw;
+    }
+    nn::hooks::after_backward(module_, *inner_);
+    return grads;
+  }
+  std::string name() const override { return inner_->name(); }
+
+ private:
+  std::shared_ptr<Node> inner_;
+  const nn::Module* module_;
+};
+}  // namespace
+
 void attach(const Tensor& output, std::shared_ptr<Node> node, std::vector<Tensor> operands) {
+  if (nn::hooks::backward_watched()) {
+    if (const nn::Module* module = nn::hooks::current_module()) {
+      node = std::make_shared<WatchedNode>(std::move(node), module);
+    }
+  }
   node->inputs = std::move(operands);
   output.impl().requires_grad = true;
   Node* raw = node.get();

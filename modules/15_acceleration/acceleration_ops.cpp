@@ -175,3 +175,9 @@ const tinytorch::kernels::KernelSet& tinytorch::kernels::detail::student_kernels
   static const KernelSet set{&accel::best_rung, &accel::im2col, &accel::col2im};
   return set;
 }
+
+// TINYTORCH_KERNELS=naive: every GEMM on rung 1, the baseline the olympics milestone starts from.
+const tinytorch::kernels::KernelSet& tinytorch::kernels::detail::naive_kernels() {
+  static const KernelSet set{&accel::gemm_naive, &accel::im2col, &accel::col2im};
+  return set;
+}

@@ -151,7 +151,7 @@ struct Comparison {
 
 // ---- the profiler's counts (you write these too) ------------------------------------------------
 // What one layer costs, from shapes alone: no timing, so every figure here has an exact answer.
-// (The per-layer timing through module hooks is not in this contract yet.)
+// The per-layer timing, through module hooks, is the Profiler of profiler.hpp.
 
 /// One layer's cost for one forward pass over a whole batch.
 struct LayerCost {

@@ -215,7 +215,8 @@ void Sequential::push_back(std::shared_ptr<Module> module) {
 
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (auto& [_, child] : children_) x = child->forward(x);
+  // Called, not child->forward(x): a call is what module hooks (the profiler) see.
+  for (auto& [_, child] : children_) x = (*child)(x);
   return x;
 }
 

@@ -8,13 +8,16 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "tinytorch/autograd.hpp"
 #include "tinytorch/benchmarking.hpp"
+#include "tinytorch/profiler.hpp"
 #include "tinytorch/spatial.hpp"
 
 using namespace tinytorch;  // NOLINT(google-build-using-namespace)
@@ -530,4 +533,353 @@ TEST(PeakRss, GrowsToHoldWhatTheProcessTouched) {
   for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = 1;
   EXPECT_GE(bench::peak_rss_bytes(), size);
   EXPECT_EQ(block[0], 1);
+}
+
+// ---- the profiler -------------------------------------------------------------------------------
+// Durations come from a clock the tests move themselves: a Tick layer advances it by a known amount
+// inside its forward (or its backward), so every expected time is exact, whatever the machine's
+// load. Only one test reads the real clock, and it asks for "more than nothing".
+
+namespace {
+
+struct FakeClock {
+  double now = 0.0;
+  bench::ProfilerOptions options() {
+    return {[this] { return now; }};
+  }
+};
+
+// Spends `seconds` of fake time in its forward and returns its input.
+class Tick : public nn::Module {
+ public:
+  Tick(FakeClock& clock, double seconds) : clock_(&clock), seconds_(seconds) {}
+  Tensor forward(const Tensor& input) override {
+    clock_->now += seconds_;
+    return input;
+  }
+
+ private:
+  FakeClock* clock_;
+  double seconds_;
+};
+
+// A graph node whose backward spends `seconds` of fake time and passes the gradient through.
+struct TickBackward : autograd::Node {
+  TickBackward(FakeClock& c, double s) : clock(&c), seconds(s) {}
+  std::vector<Tensor> backward(const Tensor& grad_output) override {
+    clock->now += seconds;
+    return {grad_output};
+  }
+  std::string name() const override { return "TickBackward"; }
+  FakeClock* clock;
+  double seconds;
+};
+
+// Records one TickBackward node on its output (a copy of the input).
+Tensor record_tick(const Tensor& input, FakeClock& clock, double seconds) {
+  Tensor out = input.detach().clone();
+  if (autograd::needs_grad({&input})) {
+    autograd::attach(out, std::make_shared<TickBackward>(clock, seconds), {input});
+  }
+  return out;
+}
+
+// Its forward records a node whose backward takes `seconds`.
+class TickOnBackward : public nn::Module {
+ public:
+  TickOnBackward(FakeClock& clock, double seconds) : clock_(&clock), seconds_(seconds) {}
+  Tensor forward(const Tensor& input) override { return record_tick(input, *clock_, seconds_); }
+
+ private:
+  FakeClock* clock_;
+  double seconds_;
+};
+
+// Spends `before` seconds, calls its child, spends `after` seconds; with `backward` > 0 it also
+// records a node of its own on the child's output.
+class Wrapper : public nn::Module {
+ public:
+  Wrapper(FakeClock& clock, std::shared_ptr<nn::Module> child, double before, double after,
+          double backward = 0.0)
+      : clock_(&clock), before_(before), after_(after), backward_(backward) {
+    child_ = register_module("inner", std::move(child));
+  }
+  Tensor forward(const Tensor& input) override {
+    clock_->now += before_;
+    Tensor y = (*child_)(input);
+    clock_->now += after_;
+    return backward_ > 0.0 ? record_tick(y, *clock_, backward_) : y;
+  }
+
+ private:
+  FakeClock* clock_;
+  std::shared_ptr<nn::Module> child_;
+  double before_, after_, backward_;
+};
+
+// Throws from its forward after spending `seconds`.
+class Thrower : public nn::Module {
+ public:
+  Thrower(FakeClock& clock, double seconds) : clock_(&clock), seconds_(seconds) {}
+  Tensor forward(const Tensor& /*input*/) override {
+    clock_->now += seconds_;
+    throw std::runtime_error("Thrower: failing on purpose");
+  }
+
+ private:
+  FakeClock* clock_;
+  double seconds_;
+};
+
+// Calls its child and, when the child throws, returns the input instead.
+class Fallback : public nn::Module {
+ public:
+  explicit Fallback(std::shared_ptr<nn::Module> child) {
+    child_ = register_module("inner", std::move(child));
+  }
+  Tensor forward(const Tensor& input) override {
+    try {
+      return (*child_)(input);
+    } catch (const std::runtime_error&) {
+      return input;
+    }
+  }
+
+ private:
+  std::shared_ptr<nn::Module> child_;
+};
+
+const bench::LayerProfile& find_layer(const std::vector<bench::LayerProfile>& layers,
+                                      const std::string& name) {
+  for (const auto& p : layers) {
+    if (p.name == name) return p;
+  }
+  throw std::runtime_error("no layer named '" + name + "' in the profile");
+}
+
+std::vector<std::string> names_of(const std::vector<bench::LayerProfile>& layers) {
+  std::vector<std::string> names;
+  for (const auto& p : layers) names.push_back(p.name);
+  return names;
+}
+
+}  // namespace
+
+TEST(Profiler, NamesEveryModuleByItsDottedPathAndDepth) {
+  FakeClock clock;
+  auto inner = std::make_shared<nn::Sequential>(Tick(clock, 1), Tick(clock, 2));
+  nn::Sequential model(Tick(clock, 4), Wrapper(clock, inner, 0, 0));
+  bench::Profiler profiler(model, clock.options());
+  (void)model(ones({1}));
+  const auto layers = profiler.layers();
+  ASSERT_EQ(layers.size(), 6U);
+  EXPECT_EQ(find_layer(layers, "").depth, 0);
+  EXPECT_EQ(find_layer(layers, "").type, "Sequential");
+  EXPECT_EQ(find_layer(layers, "0").type, "Tick");
+  EXPECT_EQ(find_layer(layers, "1").type, "Wrapper");
+  EXPECT_EQ(find_layer(layers, "1.inner").depth, 2);
+  EXPECT_EQ(find_layer(layers, "1.inner.1").depth, 3);
+  EXPECT_EQ(find_layer(layers, "1.inner.1").type, "Tick");
+}
+
+TEST(Profiler, ForwardTimeIsEachModulesOwnTimeWithoutTheCallsNestedInIt) {
+  FakeClock clock;
+  auto inner = std::make_shared<nn::Sequential>(Tick(clock, 1), Tick(clock, 2));
+  Wrapper model(clock, inner, 0.5, 0.25);  // 0.75 of its own around 3 in its children
+  bench::Profiler profiler(model, clock.options());
+  (void)model(ones({1}));
+  const auto layers = profiler.layers();
+  EXPECT_DOUBLE_EQ(find_layer(layers, "").forward_seconds, 0.75);
+  EXPECT_DOUBLE_EQ(find_layer(layers, "inner").forward_seconds, 0.0);
+  EXPECT_DOUBLE_EQ(find_layer(layers, "inner.0").forward_seconds, 1.0);
+  EXPECT_DOUBLE_EQ(find_layer(layers, "inner.1").forward_seconds, 2.0);
+}
+
+TEST(Profiler, AddsUpEveryCall) {
+  FakeClock clock;
+  nn::Sequential model(Tick(clock, 1), Tick(clock, 2));
+  bench::Profiler profiler(model, clock.options());
+  for (int i = 0; i < 3; ++i) (void)model(ones({1}));
+  const auto layers = profiler.layers();
+  EXPECT_EQ(find_layer(layers, "").calls, 3);
+  EXPECT_EQ(find_layer(layers, "1").calls, 3);
+  EXPECT_DOUBLE_EQ(find_layer(layers, "1").forward_seconds, 6.0);
+  EXPECT_DOUBLE_EQ(find_layer(layers, "0").forward_seconds, 3.0);
+}
+
+TEST(Profiler, SortsByTotalTimeLargestFirst) {
+  FakeClock clock;
+  nn::Sequential model(Tick(clock, 1), Tick(clock, 4), Tick(clock, 2));
+  bench::Profiler profiler(model, clock.options());
+  (void)model(ones({1}));
+  const std::vector<std::string> expected = {"1", "2", "0", ""};
+  EXPECT_EQ(names_of(profiler.layers()), expected);
+}
+
+TEST(Profiler, SortsBackwardTimeIntoTheTotal) {
+  FakeClock clock;
+  // "0": 3 s forward, nothing backward; "1": 1 s forward (its Tick), 5 s backward (its node).
+  nn::Sequential model(Tick(clock, 3), Wrapper(clock, std::make_shared<Tick>(clock, 1), 0, 0, 5));
+  bench::Profiler profiler(model, clock.options());
+  Tensor x = ones({2}).requires_grad_();
+  model(x).sum().backward();
+  const auto layers = profiler.layers();
+  ASSERT_GE(layers.size(), 2U);
+  EXPECT_EQ(layers[0].name, "1");
+  EXPECT_DOUBLE_EQ(layers[0].total_seconds(), 5.0);
+}
+
+TEST(Profiler, TiesKeepTheOrderOfFirstCall) {
+  // Forty layers that take no time: a sort that is not stable shuffles them.
+  FakeClock clock;
+  nn::Sequential model;
+  for (int i = 0; i < 40; ++i) model.push_back(std::make_shared<Tick>(clock, 0));
+  bench::Profiler profiler(model, clock.options());
+  (void)model(ones({1}));
+  std::vector<std::string> expected = {""};
+  for (int i = 0; i < 40; ++i) expected.push_back(std::to_string(i));
+  EXPECT_EQ(names_of(profiler.layers()), expected);
+}
+
+TEST(Profiler, CountsMultiplyAddsAndBytesOfLayersWorkedByHand) {
+  // (5, 4) -> Linear(4, 3) -> ReLU -> Linear(3, 2), twice.
+  nn::Sequential model(nn::Linear(4, 3), nn::ReLU(), nn::Linear(3, 2));
+  bench::Profiler profiler(model);
+  for (int i = 0; i < 2; ++i) (void)model(ones({5, 4}));
+  const auto layers = profiler.layers();
+  const auto& fc1 = find_layer(layers, "0");
+  EXPECT_EQ(fc1.type, "Linear");
+  EXPECT_EQ(fc1.macs, 2 * 5 * 4 * 3);
+  EXPECT_EQ(fc1.parameter_bytes, 4 * (4 * 3 + 3));
+  EXPECT_EQ(fc1.activation_bytes, 2 * 4 * 5 * 3);
+  EXPECT_EQ(find_layer(layers, "1").macs, 0);
+  EXPECT_EQ(find_layer(layers, "1").activation_bytes, 2 * 4 * 5 * 3);
+  EXPECT_EQ(find_layer(layers, "2").macs, 2 * 5 * 3 * 2);
+  EXPECT_EQ(find_layer(layers, "2").parameter_bytes, 4 * (3 * 2 + 2));
+}
+
+TEST(Profiler, AContainerOwnsOnlyItsOwnParameters) {
+  // The Sequential has none of its own: the column adds up to the model's size.
+  nn::Sequential model(nn::Linear(4, 3), nn::Linear(3, 2));
+  bench::Profiler profiler(model);
+  (void)model(ones({1, 4}));
+  const auto layers = profiler.layers();
+  EXPECT_EQ(find_layer(layers, "").parameter_bytes, 0);
+  std::int64_t sum = 0;
+  for (const auto& p : layers) sum += p.parameter_bytes;
+  EXPECT_EQ(sum, 4 * model.num_parameters());
+}
+
+TEST(Profiler, CountsAConvolutionsMultiplyAdds) {
+  // Conv2d(2 -> 4, k 3, stride 1, padding 1) on (1, 2, 5, 5): 4 * 5 * 5 outputs of 2 * 9.
+  nn::Sequential model(nn::Conv2d(2, 4, 3, 1, 1));
+  bench::Profiler profiler(model);
+  (void)model(ones({1, 2, 5, 5}));
+  const auto& conv = find_layer(profiler.layers(), "0");
+  EXPECT_EQ(conv.type, "Conv2d");
+  EXPECT_EQ(conv.macs, 4 * 5 * 5 * 2 * 9);
+  EXPECT_EQ(conv.activation_bytes, 4 * 4 * 5 * 5);
+}
+
+TEST(Profiler, BackwardTimeGoesToTheModuleThatRecordedTheNode) {
+  FakeClock clock;
+  nn::Sequential model(TickOnBackward(clock, 2), nn::ReLU(), TickOnBackward(clock, 3));
+  bench::Profiler profiler(model, clock.options());
+  Tensor x = ones({4}).requires_grad_();
+  model(x).sum().backward();
+  const auto layers = profiler.layers();
+  EXPECT_DOUBLE_EQ(find_layer(layers, "0").backward_seconds, 2.0);
+  EXPECT_DOUBLE_EQ(find_layer(layers, "2").backward_seconds, 3.0);
+  EXPECT_EQ(find_layer(layers, "0").backward_nodes, 1);
+  EXPECT_EQ(find_layer(layers, "1").backward_nodes, 1);  // ReLU's own node
+  // The sum was computed outside every module: nobody gets its node.
+  EXPECT_EQ(find_layer(layers, "").backward_nodes, 0);
+}
+
+TEST(Profiler, AContainersBackwardIsOnlyTheNodesOfItsOwnCode) {
+  FakeClock clock;
+  Wrapper model(clock, std::make_shared<TickOnBackward>(clock, 1), 0, 0, 4);
+  bench::Profiler profiler(model, clock.options());
+  Tensor x = ones({3}).requires_grad_();
+  model(x).sum().backward();
+  const auto layers = profiler.layers();
+  EXPECT_DOUBLE_EQ(find_layer(layers, "").backward_seconds, 4.0);
+  EXPECT_DOUBLE_EQ(find_layer(layers, "inner").backward_seconds, 1.0);
+  EXPECT_EQ(find_layer(layers, "").backward_nodes, 1);
+}
+
+TEST(Profiler, NoGradForwardHasNoBackward) {
+  FakeClock clock;
+  nn::Sequential model(TickOnBackward(clock, 2));
+  bench::Profiler profiler(model, clock.options());
+  Tensor x = ones({4}).requires_grad_();
+  {
+    autograd::NoGradGuard no_grad;
+    (void)model(x);
+  }
+  EXPECT_EQ(find_layer(profiler.layers(), "0").backward_nodes, 0);
+}
+
+TEST(Profiler, ACallThatThrowsIsNotCountedAndLeavesNoCallOpen) {
+  FakeClock clock;
+  Fallback model(std::make_shared<Thrower>(clock, 1));
+  bench::Profiler profiler(model, clock.options());
+  (void)model(ones({1}));
+  (void)model(ones({1}));
+  const auto layers = profiler.layers();
+  EXPECT_EQ(find_layer(layers, "").calls, 2);
+  EXPECT_EQ(find_layer(layers, "inner").calls, 0);
+  // The failed calls' time is spent inside the Fallback's own call: it is the Fallback's.
+  EXPECT_DOUBLE_EQ(find_layer(layers, "").forward_seconds, 2.0);
+}
+
+TEST(Profiler, AnExceptionReachesTheCallerAndLaterCallsAreCounted) {
+  FakeClock clock;
+  nn::Sequential model(Tick(clock, 1), Thrower(clock, 1));
+  nn::Sequential other(Tick(clock, 2));
+  bench::Profiler profiler(model, clock.options());
+  EXPECT_THROW((void)model(ones({1})), std::runtime_error);
+  (void)other(ones({1}));
+  const auto& tick = find_layer(profiler.layers(), "<Sequential>");
+  EXPECT_EQ(tick.calls, 1);
+}
+
+TEST(Profiler, AModuleOutsideTheModelIsNamedByItsType) {
+  FakeClock clock;
+  nn::Sequential model(Tick(clock, 1));
+  nn::ReLU stray;
+  bench::Profiler profiler(model, clock.options());
+  (void)model(ones({1}));
+  (void)stray(ones({1}));
+  const auto& p = find_layer(profiler.layers(), "<ReLU>");
+  EXPECT_EQ(p.type, "ReLU");
+  EXPECT_EQ(p.depth, 0);
+  EXPECT_EQ(p.calls, 1);
+}
+
+TEST(Profiler, SeesNothingBeforeItExistsNorAfterItIsGone) {
+  FakeClock clock;
+  nn::Sequential model(TickOnBackward(clock, 1));
+  Tensor x = ones({2}).requires_grad_();
+  std::vector<bench::LayerProfile> layers;
+  {
+    bench::Profiler first(model, clock.options());
+    Tensor y = model(x).sum();  // recorded while `first` watched
+    bench::Profiler second(model, clock.options());
+    y.backward();  // `second` never saw the call that recorded these nodes
+    layers = second.layers();
+  }
+  EXPECT_TRUE(layers.empty());
+  EXPECT_FALSE(nn::hooks::installed());
+}
+
+TEST(Profiler, TimesRealWorkWithTheSteadyClockByDefault) {
+  nn::Sequential model(nn::Linear(64, 64));
+  bench::Profiler profiler(model);
+  Tensor x = ones({64, 64}).requires_grad_();
+  model(x).sum().backward();
+  const auto& fc = find_layer(profiler.layers(), "0");
+  EXPECT_GT(fc.forward_seconds, 0.0);
+  EXPECT_GT(fc.backward_seconds, 0.0);
+  EXPECT_LT(fc.total_seconds(), 60.0);  // seconds, not nanoseconds or a clock reading
 }

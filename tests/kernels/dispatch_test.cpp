@@ -42,7 +42,14 @@ TEST_F(Dispatch, SelectingTheStudentsKernelsSwitchesWinogradOff) {
   EXPECT_FALSE(winograd_applies(three_by_three()));
 }
 
-TEST_F(Dispatch, SgemmUnderEitherSourceAgreesWithOpenBlas) {
+TEST_F(Dispatch, SelectingTheNaiveKernelsSwitchesWinogradOff) {
+  set_kernel_source(KernelSource::naive);
+  EXPECT_EQ(kernel_source(), KernelSource::naive);
+  EXPECT_STREQ(kernel_source_name(kernel_source()), "naive");
+  EXPECT_FALSE(winograd_applies(three_by_three()));
+}
+
+TEST_F(Dispatch, SgemmUnderEverySourceAgreesWithOpenBlas) {
   constexpr int m = 37, n = 53, k = 29;
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
@@ -51,7 +58,8 @@ TEST_F(Dispatch, SgemmUnderEitherSourceAgreesWithOpenBlas) {
   for (float& x : b) x = uniform(rng);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n,
               0.0f, want.data(), n);
-  for (const KernelSource source : {KernelSource::framework, KernelSource::student}) {
+  for (const KernelSource source :
+       {KernelSource::framework, KernelSource::student, KernelSource::naive}) {
     set_kernel_source(source);
     std::vector<float> got(m * n, -1.0f);
     sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, got.data(), n);

@@ -335,7 +335,7 @@ struct RunOptions {
   bool reference = false;
   int epochs = 0;
   long long seed = -1;
-  std::string kernels = "framework";  // whose GEMM and im2col run: "framework" or "student"
+  std::string kernels = "framework";  // whose GEMM and im2col run: "framework", "student" or "naive"
 };
 
 int run(Context& ctx, const RunOptions& options, const std::vector<std::string>& extra) {
@@ -386,11 +386,12 @@ int run(Context& ctx, const RunOptions& options, const std::vector<std::string>&
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (ctx.ui().json()) argv.emplace_back("--quiet");
   if (!generating) fs::remove(out);  // a stale result must never pass for this run's
-  ctx.ui().line(
-      fmt::format("Running {}{} on the {} library, {} kernels ...", m.id,
-                  waiting.empty() ? "" : fmt::format(" ({})", fmt::join(parts_run, ", ")),
-                  options.reference ? "reference" : "student's",
-                  options.kernels == "student" ? "module 15's (yours)" : "the framework's"));
+  ctx.ui().line(fmt::format("Running {}{} on the {} library, {} kernels ...", m.id,
+                            waiting.empty() ? "" : fmt::format(" ({})", fmt::join(parts_run, ", ")),
+                            options.reference ? "reference" : "student's",
+                            options.kernels == "student" ? "module 15's (yours)"
+                            : options.kernels == "naive" ? "module 15's naive (rung 1)"
+                                                         : "the framework's"));
   // The one switch of kernels/include/tinytorch/kernels/dispatch.hpp, set for the program only.
   const int status = run_in_terminal(argv, course.root(), {{"TINYTORCH_KERNELS", options.kernels}});
   if (!generating) stamp_library(out, options.reference, options.kernels);
@@ -480,9 +481,10 @@ void install(CLI::App& app, Commands& commands) {
   run_leaf->add_option("--seed", options->seed, "Random seed")->check(CLI::NonNegativeNumber);
   run_leaf
       ->add_option("--kernels", options->kernels,
-                   "Whose GEMM, im2col and col2im every layer runs: the framework's, or module "
-                   "15's (student; sets TINYTORCH_KERNELS for the program)")
-      ->check(CLI::IsMember({"framework", "student"}))
+                   "Whose GEMM, im2col and col2im every layer runs: the framework's, module 15's "
+                   "(student), or module 15's rung-1 loops (naive, the slow baseline); sets "
+                   "TINYTORCH_KERNELS for the program")
+      ->check(CLI::IsMember({"framework", "student", "naive"}))
       ->capture_default_str();
   run_leaf->allow_extras();  // passed to the program, e.g. tinygpt's --generate "PROMPT"
   commands.add(run_leaf,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tinytorch/benchmarking.hpp"
+#include "tinytorch/profiler.hpp"
 #include "tinytorch/spatial.hpp"
 
 using namespace tinytorch;  // NOLINT(google-build-using-namespace)
@@ -75,4 +76,44 @@ TEST(Machine, TheCpuModelIsTheFirstModelNameLine) {
             "AMD EPYC 7B13");
   EXPECT_EQ(bench::cpu_model_from_cpuinfo("Hardware\t: BCM2835\n"), "BCM2835");
   EXPECT_EQ(bench::cpu_model_from_cpuinfo(""), "unknown");
+}
+
+// ---- the profiler ----
+
+namespace {
+// Moves a clock the test owns by `seconds` in its forward: durations with exact answers.
+class Tick : public nn::Module {
+ public:
+  Tick(double& clock, double seconds) : clock_(&clock), seconds_(seconds) {}
+  Tensor forward(const Tensor& input) override {
+    *clock_ += seconds_;
+    return input;
+  }
+
+ private:
+  double* clock_;
+  double seconds_;
+};
+}  // namespace
+
+TEST(Profiler, TimesEachLayerAndSortsTheSlowestFirst) {
+  double clock = 0.0;
+  nn::Sequential model(Tick(clock, 1), Tick(clock, 3));
+  bench::Profiler profiler(model, {[&clock] { return clock; }});
+  (void)model(ones({1}));
+  const auto layers = profiler.layers();
+  ASSERT_EQ(layers.size(), 3U);  // the Sequential and its two children
+  EXPECT_EQ(layers[0].name, "1");
+  EXPECT_DOUBLE_EQ(layers[0].forward_seconds, 3.0);
+  EXPECT_EQ(layers[1].name, "0");
+  EXPECT_DOUBLE_EQ(layers[2].forward_seconds, 0.0);  // the Sequential's own time
+}
+
+TEST(Profiler, CountsALinearLayersMultiplyAdds) {
+  nn::Sequential model(nn::Linear(4, 3));
+  bench::Profiler profiler(model);
+  (void)model(ones({2, 4}));
+  for (const auto& p : profiler.layers()) {
+    if (p.name == "0") EXPECT_EQ(p.macs, 2 * 4 * 3);
+  }
 }
