@@ -6,6 +6,7 @@
 //     GET  /healthz     -> 200 {"status": "ok"}, 503 {"status": "draining"} once stop() began
 //     GET  /metrics     -> 200 {"requests", "errors", "latency_samples", "p50_ms", "p95_ms",
 //     "p99_ms", "queued" (samples waiting in the batcher), and the batcher's settings}
+// An X-Request-Id header is echoed on every answer.
 // Each sample of a request is its own batcher request, so samples from many clients share batches.
 #include <cstdint>
 #include <memory>

@@ -13,6 +13,7 @@
 #include "core/context.hpp"
 #include "grading/formats.hpp"
 #include "grading/grader.hpp"
+#include "grading/leaderboard.hpp"
 
 namespace tito {
 
@@ -38,6 +39,8 @@ struct GradeArgs {
   double build_timeout = 900;
   std::string isolation = "auto";
   std::string shard;
+  std::string leaderboard;
+  std::vector<std::string> milestone_args;
   bool quiet = false;
 };
 
@@ -91,6 +94,29 @@ void write_details(const std::string& folder, const std::vector<SubmissionGrade>
     write_output((fs::path(folder) / (g.student + ".json")).string(),
                  dump_json(grade_to_json(g)) + "\n");
   }
+}
+
+/// `--leaderboard MILESTONE`: the milestone on each submission's whole library, one CSV row each.
+int leaderboard(Context& ctx, const GradeArgs& args, const std::vector<Submission>& subs,
+                const GradeOptions& grade_options) {
+  if (!args.modules.empty() || (!args.format.empty() && args.format != "csv")) {
+    throw UsageError(
+        "--leaderboard writes a CSV of the milestone's figures: leave out --module "
+        "and --format");
+  }
+  LeaderboardOptions options;
+  options.milestone = args.leaderboard;
+  options.grade = grade_options;
+  options.extra_args = args.milestone_args;
+  if (args.test_timeout > 0) options.run_timeout_s = args.test_timeout;
+  if (args.memory_mb > 0) options.memory_mb = args.memory_mb;
+  if (const auto data = ctx.data_dir()) options.data_dir = fs::absolute(*data);
+  const auto rows = run_leaderboard(ctx.course(), subs, options);
+  write_output(args.out, leaderboard_csv(rows));
+  if (!args.out.empty() && args.out != "-" && !args.quiet) {
+    fmt::print(stderr, "grade: wrote the {} leaderboard to {}\n", args.leaderboard, args.out);
+  }
+  return kExitOk;
 }
 
 int grade(Context& ctx, const GradeArgs& args) {
@@ -152,6 +178,7 @@ int grade(Context& ctx, const GradeArgs& args) {
         dir.has_filename() ? dir.filename().string() : dir.parent_path().filename().string();
     subs.push_back({name, dir});
   }
+  if (!args.leaderboard.empty()) return leaderboard(ctx, args, subs, options);
   std::vector<SubmissionGrade> grades;
   if (!subs.empty()) grades = grade_submissions(course, subs, options);  // a shard may be empty
   write_details(args.details, grades);
@@ -247,6 +274,14 @@ void install(CLI::App& app, Commands& commands) {
   cmd->add_option("--shard", args->shard,
                   "Grade only shard K/N of --submissions (sorted by name, every N-th from the "
                   "K-th); join the parts with `tito grade merge`");
+  cmd->add_option("--leaderboard", args->leaderboard,
+                  "Instead of grading: run this milestone (production) on each submission's "
+                  "whole library and saved model, and write a CSV (student, passed, accuracy, "
+                  "p99_ms, throughput_rps, model_bytes, note) to --out; --test-timeout and "
+                  "--memory-mb limit each run");
+  cmd->add_option("--milestone-arg", args->milestone_args,
+                  "With --leaderboard: one more argument for the milestone program (repeatable, "
+                  "e.g. --milestone-arg=--images --milestone-arg=2000)");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress lines on stderr");
   commands.add(cmd, [args](Context& ctx) { return grade(ctx, *args); });
 

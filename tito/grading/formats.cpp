@@ -15,11 +15,6 @@ using nlohmann::json;
 
 constexpr std::size_t kStudentMessage = 2000;  // what Gradescope shows of one failure
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  return "\"" + replace_all(text, "\"", "\"\"") + "\"";
-}
-
 std::string number(double value) {
   return fmt::format("{:g}", value);
 }
@@ -29,6 +24,11 @@ std::string first_line(const std::string& text) {
 }
 
 }  // namespace
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  return "\"" + replace_all(text, "\"", "\"\"") + "\"";
+}
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;

@@ -28,6 +28,9 @@ namespace tito::grading {
 [[nodiscard]] std::string replace_all(std::string text, const std::string& from,
                                       const std::string& to);
 
+/// One CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line break.
+[[nodiscard]] std::string csv_field(const std::string& text);
+
 /// nlohmann's dump with invalid UTF-8 replaced (U+FFFD) instead of thrown.
 [[nodiscard]] std::string dump_json(const nlohmann::json& doc, int indent = 2);
 

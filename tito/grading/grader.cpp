@@ -31,6 +31,7 @@
 #include "grading/formats.hpp"
 #include "grading/object_screen.hpp"
 #include "grading/sandbox.hpp"
+#include "grading/submission_files.hpp"
 #include "grading/verdict.hpp"
 
 namespace tito::grading {
@@ -40,21 +41,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-constexpr std::uintmax_t kMaxStudentFile = std::uintmax_t{4} << 20;
-
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-/// Writes only when the content differs, so ninja sees an unchanged file as unchanged.
-void write_if_different(const fs::path& file, const std::string& content) {
-  std::error_code ec;
-  if (fs::exists(file, ec) && fs::file_size(file, ec) == content.size() &&
-      read_file_text(file) == content) {
-    return;
-  }
-  fs::create_directories(file.parent_path());
-  write_file_atomically(file, content);
 }
 
 /// A module's grading settings: module.json's "grading" (read by Course), then the flags.
@@ -64,71 +52,6 @@ GradingSettings settings_for(const ModuleInfo& m, const GradeOptions& options) {
   if (options.suite_timeout_s) s.suite_timeout_s = *options.suite_timeout_s;
   if (options.memory_mb) s.memory_mb = *options.memory_mb;
   return s;
-}
-
-// ---- what a submission holds --------------------------------------------------------------
-
-struct Located {
-  std::string layout;
-  fs::path modules_root;  // for "course" and "modules"
-};
-
-Located locate(const Course& course, const fs::path& dir) {
-  std::error_code ec;
-  if (fs::is_directory(dir / "modules", ec)) return {"course", dir / "modules"};
-  for (const auto& m : course.modules()) {
-    if (fs::is_directory(dir / m.dir, ec)) return {"modules", dir};
-  }
-  for (const auto& m : course.modules()) {
-    for (const auto& f : m.files) {
-      if (fs::is_regular_file(dir / f, ec)) return {"files", dir};
-    }
-  }
-  return {"none", dir};
-}
-
-struct StudentFiles {
-  std::map<std::string, std::string> content;  // file name -> text
-  std::optional<ModuleStatus> status;          // missing_files or rejected; none when usable
-  std::string message;
-};
-
-StudentFiles read_student_files(const Located& where, const fs::path& submission,
-                                const ModuleInfo& m) {
-  StudentFiles out;
-  std::error_code ec;
-  const fs::path root = fs::weakly_canonical(submission, ec);
-  std::vector<std::string> missing;
-  for (const auto& f : m.files) {
-    const fs::path file =
-        where.layout == "files" ? where.modules_root / f : where.modules_root / m.dir / f;
-    const std::string shown = (fs::path("modules") / m.dir / f).string();
-    if (where.layout == "none" || !fs::exists(file, ec)) {
-      missing.push_back(shown);
-      continue;
-    }
-    const fs::path real = fs::weakly_canonical(file, ec);
-    const auto rel = real.lexically_relative(root);
-    if (ec || fs::is_symlink(fs::symlink_status(file, ec)) || rel.empty() || *rel.begin() == "..") {
-      out.status = ModuleStatus::rejected;
-      out.message = fmt::format(
-          "{} is a link (or lies outside the submission): submit the file itself", shown);
-      return out;
-    }
-    if (!fs::is_regular_file(real, ec) || fs::file_size(real, ec) > kMaxStudentFile) {
-      out.status = ModuleStatus::rejected;
-      out.message = fmt::format("{} is not a regular file of at most 4 MiB", shown);
-      return out;
-    }
-    out.content[f] = read_file_text(real);
-  }
-  if (!missing.empty()) {
-    out.status = ModuleStatus::missing_files;
-    std::string list;
-    for (const auto& f : missing) list += (list.empty() ? "" : ", ") + f;
-    out.message = fmt::format("missing from the submission: {}", list);
-  }
-  return out;
 }
 
 /// A module that was not run: every test scores 0 with `test_message`.

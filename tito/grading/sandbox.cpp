@@ -156,6 +156,11 @@ std::vector<std::string> bwrap_argv(const SandboxRun& run) {
       argv.push_back(a);
     }
   }
+  for (const auto& path : run.read_only) {
+    for (const std::string& a : {std::string("--ro-bind"), path.string(), path.string()}) {
+      argv.push_back(a);
+    }
+  }
   const std::string suite = "/suite/" + run.program_name;
   for (const std::string& a :
        {std::string("--perms"), std::string("0555"), std::string("--ro-bind-data"),

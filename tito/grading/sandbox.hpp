@@ -46,6 +46,9 @@ struct SandboxRun {
   fs::path cwd;                   // the test's private folder (created by the caller)
   Isolation isolation = Isolation::process;
   bool channel = false;  // hand over a result channel (--tinytorch_grading_fd=3)
+  // Files or folders the program may read (a milestone's model, the server it starts): with bwrap
+  // bound read-only at the same path; with process isolation readable as they are.
+  std::vector<fs::path> read_only;
   SandboxLimits limits;
 };
 
