@@ -64,8 +64,9 @@ LoadedSession load_inference_session(const fs::path& dir, Precision precision) {
   const fs::path weights = int8_model_file(dir);
   if (!fs::exists(weights)) {
     throw std::runtime_error(fmt::format(
-        "no int8 model: {} does not exist; save one there with module 17's "
-        "quant::QuantizedModel::from_float(model, calibration_batches).save(path), or serve the "
+        "no int8 model: {} does not exist; `tito milestone run olympics` saves the int8 model "
+        "it measured there (or save one with module 17's "
+        "quant::QuantizedModel::from_float(model, calibration_batches).save(path)), or serve the "
         "float model (--precision float32)",
         weights.string()));
   }

@@ -383,6 +383,12 @@ CnnResult run_cnn(milestones::Run& run, const Settings& s, const fs::path& artef
                               "calibrated on 1,000 training images (min/max)");
   r.final_bytes = r.steps.back().size_bytes;
   r.speedup = r.steps.back().speedup;
+  // The int8 model beside the float one it came from, where the production milestone serves it
+  // from (tito milestone run production --precision int8).
+  const fs::path served = s.cifar_dir / "model.int8.safetensors";
+  fs::copy_file(artefacts / "cifar10.int8.safetensors", served,
+                fs::copy_options::overwrite_existing);
+  run.say("  int8 model saved for serving: " + served.string());
 
   // 4. magnitude pruning (module 18) of a fresh copy of the float model, then int8 again.
   const Tensor calibration_images =

@@ -335,7 +335,8 @@ struct RunOptions {
   bool reference = false;
   int epochs = 0;
   long long seed = -1;
-  std::string kernels = "framework";  // whose GEMM and im2col run: "framework", "student" or "naive"
+  std::string kernels =
+      "framework";  // whose GEMM and im2col run: "framework", "student" or "naive"
 };
 
 int run(Context& ctx, const RunOptions& options, const std::vector<std::string>& extra) {

@@ -183,7 +183,8 @@ std::vector<Check> dependency_checks() {
     const auto package = packages.find(d.package);
     const std::string fix = fmt::format("apt-get install {}", d.apt);
     if (package == packages.end()) {
-      checks.push_back({d.package, Tone::fail, "CMake does not find it (find_package or pkg-config)", fix});
+      checks.push_back(
+          {d.package, Tone::fail, "CMake does not find it (find_package or pkg-config)", fix});
     } else if (header == dirs.end()) {
       checks.push_back({d.package, Tone::fail,
                         fmt::format("<{}> not in the compiler's include path", d.header), fix});
