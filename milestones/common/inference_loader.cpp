@@ -13,22 +13,19 @@ namespace fs = std::filesystem;
 using tinytorch::serve::InferenceSession;
 using tinytorch::serve::Precision;
 
-namespace {
-
-// config.json's "milestone", so that the folder alone says which net to build.
-std::string saved_milestone(const fs::path& dir) {
+std::string saved_model_milestone(const fs::path& dir) {
   const fs::path file = dir / "config.json";
   if (!fs::is_directory(dir)) {
     throw std::runtime_error(fmt::format(
         "model folder {} does not exist; train a model first (`tito milestone run mnist`, "
-        "mnist-cnn or cifar10 save theirs to .tito/milestones/<id>/)",
+        "mnist-cnn, cifar10 or tinygpt save theirs to .tito/milestones/<id>/)",
         dir.string()));
   }
   std::ifstream in(file);
   if (!in) {
     throw std::runtime_error(fmt::format(
         "{}: missing, so {} holds no complete saved model; run the milestone that trains it "
-        "(`tito milestone run mnist`, mnist-cnn or cifar10) again",
+        "(`tito milestone run mnist`, mnist-cnn, cifar10 or tinygpt) again",
         file.string(), dir.string()));
   }
   nlohmann::json config;
@@ -38,23 +35,35 @@ std::string saved_milestone(const fs::path& dir) {
     throw std::runtime_error(fmt::format(
         "{}: malformed ({}); run the milestone that trained it again", file.string(), e.what()));
   }
-  const std::string milestone = config.value("milestone", std::string());
+  // tinygpt's first saves had no "milestone"; a GPT config ("model") identifies them, as
+  // load_gpt_model reads them.
+  const std::string milestone =
+      config.is_object()
+          ? config.value("milestone",
+                         config.contains("model") ? std::string(kTextMilestone) : std::string())
+          : std::string();
+  if (milestone == kTextMilestone) return milestone;
   for (const auto& id : saved_model_milestones()) {
     if (id == milestone) return milestone;
   }
   throw std::runtime_error(fmt::format(
-      "{}: names milestone '{}', which saves no servable model (mnist, mnist-cnn, cifar10 do)",
+      "{}: names milestone '{}', which saves no servable model (mnist, mnist-cnn, cifar10 and "
+      "tinygpt do)",
       file.string(), milestone));
 }
-
-}  // namespace
 
 fs::path int8_model_file(const fs::path& dir) {
   return dir / "model.int8.safetensors";
 }
 
 LoadedSession load_inference_session(const fs::path& dir, Precision precision) {
-  const std::string milestone = saved_milestone(dir);
+  const std::string milestone = saved_model_milestone(dir);
+  if (milestone == kTextMilestone) {
+    throw std::runtime_error(
+        fmt::format("{} holds the tinygpt model, a text model: it takes a prompt, not tensors; "
+                    "`tinytorch-serve --model-dir {}` serves it on POST /v1/generate",
+                    dir.string(), dir.string()));
+  }
   SavedModel saved = load_milestone_model(milestone, dir);  // the float model and its config
   if (precision == Precision::float32) {
     const fs::path weights = dir / "model.safetensors";

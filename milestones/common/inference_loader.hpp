@@ -21,13 +21,24 @@ struct LoadedSession {
   std::uintmax_t model_bytes = 0;  // its size on disk
 };
 
+/// The milestone whose text model tinytorch-serve serves on POST /v1/generate.
+inline constexpr const char* kTextMilestone = "tinygpt";
+
+/// Which milestone's model dir holds, from dir/config.json's "milestone": "mnist", "mnist-cnn",
+/// "cifar10" (tensor models, load_inference_session) or "tinygpt" (the text model,
+/// load_gpt_model; its first saves, without "milestone", too). A missing folder or config, a
+/// malformed one, or another milestone: std::runtime_error naming the file, what is wrong and what
+/// to run to (re)create it.
+[[nodiscard]] std::string saved_model_milestone(const std::filesystem::path& dir);
+
 /// The int8 model's file in a model folder: dir/model.int8.safetensors.
 [[nodiscard]] std::filesystem::path int8_model_file(const std::filesystem::path& dir);
 
 /// Reads dir/config.json to learn which milestone's net it is, then the weights of `precision`,
 /// and returns a session over them (not yet warmed up). A missing folder, config or weights file,
-/// a malformed or truncated one, or a net this program does not know: std::runtime_error naming
-/// the file, what is wrong and what to run to (re)create it.
+/// a malformed or truncated one, a net this program does not know, or tinygpt's text model (which
+/// takes prompts: TextGenerator serves it): std::runtime_error naming the file, what is wrong and
+/// what to run to (re)create it.
 [[nodiscard]] LoadedSession load_inference_session(const std::filesystem::path& dir,
                                                    tinytorch::serve::Precision precision);
 

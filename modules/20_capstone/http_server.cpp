@@ -48,23 +48,42 @@ std::vector<std::future<Tensor>> submit_samples(DynamicBatcher& batcher, const T
 }  // namespace
 
 struct InferenceServer::Impl {
-  Impl(DynamicBatcher& b, InputSpec s, Metrics& m, ServerOptions o)
-      : batcher(b), spec(std::move(s)), metrics(m), options(std::move(o)) {}
-  DynamicBatcher& batcher;
+  Impl(DynamicBatcher* b, InputSpec s, TextGenerator* g, Metrics& m, ServerOptions o)
+      : batcher(b), spec(std::move(s)), generator(g), metrics(m), options(std::move(o)) {
+    if (options.threads < 1) {
+      throw std::invalid_argument("InferenceServer: threads is " + std::to_string(options.threads) +
+                                  "; give 1 or more");
+    }
+    routes();
+  }
+  // Exactly one of the two is set: the model this server answers for.
+  DynamicBatcher* batcher;  // a tensor model: POST /v1/predict
   InputSpec spec;
+  TextGenerator* generator;  // a text model: POST /v1/generate
   Metrics& metrics;
   ServerOptions options;
   httplib::Server http;
   std::thread listener;
   int port = 0;
   std::atomic<bool> draining{false};
+  std::atomic<std::int64_t> generated_tokens{0};
+
+  [[nodiscard]] std::string model_name(const char* kind) const {
+    return options.model.empty() ? std::string(kind) : kind + (" '" + options.model + "'");
+  }
 
   void predict(const httplib::Request& req, httplib::Response& res) {
+    if (batcher == nullptr) {
+      reply(res, 404,
+            error_body("this server serves the " + model_name("text model") +
+                       ", which takes no tensors: POST {\"prompt\": \"...\"} to /v1/generate"));
+      return;
+    }
     const auto start = Clock::now();
     bool ok = false;
     try {
       const Tensor batch = parse_request(req.body, spec);
-      auto answers = submit_samples(batcher, batch, spec);
+      auto answers = submit_samples(*batcher, batch, spec);
       nlohmann::json outputs = nlohmann::json::array();
       for (auto& answer : answers) outputs.push_back(answer.get().to_vector());
       reply(res, 200, {{"outputs", std::move(outputs)}});
@@ -82,9 +101,58 @@ struct InferenceServer::Impl {
     metrics.record(Clock::now() - start, ok);
   }
 
+  void generate(const httplib::Request& req, httplib::Response& res) {
+    if (generator == nullptr) {
+      reply(
+          res, 404,
+          error_body("this server serves the " + model_name("tensor model") +
+                     ", which generates no text: POST {\"inputs\": [...]} to /v1/predict, or "
+                     "serve a text model (tinytorch-serve --model-dir .tito/milestones/tinygpt)"));
+      return;
+    }
+    const auto start = Clock::now();
+    bool ok = false;
+    try {
+      if (draining) throw BatcherStopped("the server is shutting down; send it elsewhere or later");
+      const GenerateRequest request = generator->parse(req.body);
+      const Completion done = generator->generate(request);
+      generated_tokens += done.tokens;
+      reply(res, 200,
+            {{"text", done.text}, {"tokens", done.tokens}, {"prompt_tokens", done.prompt_tokens}});
+      ok = true;
+    } catch (const InvalidRequest& e) {
+      reply(res, 400, error_body(e.what()));
+    } catch (const BatcherStopped& e) {
+      reply(res, 503, error_body(e.what()));
+    } catch (const std::exception& e) {
+      reply(res, 500, error_body(std::string("the model failed: ") + e.what()));
+    }
+    metrics.record(Clock::now() - start, ok);
+  }
+
+  [[nodiscard]] nlohmann::json metrics_body() const {
+    const MetricsSnapshot s = metrics.snapshot();
+    nlohmann::json body = {{"model", options.model}, {"requests", s.requests},
+                           {"errors", s.errors},     {"latency_samples", s.latency_samples},
+                           {"p50_ms", s.p50_ms},     {"p95_ms", s.p95_ms},
+                           {"p99_ms", s.p99_ms}};
+    if (batcher != nullptr) {
+      body["queued"] = batcher->queued();
+      body["max_batch_size"] = batcher->options().max_batch_size();
+      body["max_wait_us"] = batcher->options().max_wait().count();
+      body["max_queue"] = batcher->options().max_queue();
+    } else {
+      body["generated_tokens"] = generated_tokens.load();
+      body["max_new_tokens"] = generator->limits().max_new_tokens;
+    }
+    return body;
+  }
+
   void routes() {
     http.Post("/v1/predict",
               [this](const httplib::Request& req, httplib::Response& res) { predict(req, res); });
+    http.Post("/v1/generate",
+              [this](const httplib::Request& req, httplib::Response& res) { generate(req, res); });
     http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       if (draining) {
         reply(res, 503, {{"status", "draining"}});
@@ -93,26 +161,17 @@ struct InferenceServer::Impl {
       }
     });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      const MetricsSnapshot s = metrics.snapshot();
-      reply(res, 200,
-            {{"requests", s.requests},
-             {"errors", s.errors},
-             {"latency_samples", s.latency_samples},
-             {"p50_ms", s.p50_ms},
-             {"p95_ms", s.p95_ms},
-             {"p99_ms", s.p99_ms},
-             {"queued", batcher.queued()},
-             {"max_batch_size", batcher.options().max_batch_size()},
-             {"max_wait_us", batcher.options().max_wait().count()},
-             {"max_queue", batcher.options().max_queue()}});
+      reply(res, 200, metrics_body());
     });
     // httplib refuses an oversized body itself (413) before our handler runs: give it a message.
-    http.set_payload_max_length(spec.max_body_bytes);
-    http.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+    const std::size_t max_body =
+        batcher != nullptr ? spec.max_body_bytes : generator->limits().max_body_bytes;
+    http.set_payload_max_length(max_body);
+    http.set_error_handler([this, max_body](const httplib::Request&, httplib::Response& res) {
       if (res.status == 413) {
         reply(res, 413,
-              error_body("request body over " + std::to_string(spec.max_body_bytes) +
-                         " bytes; send fewer samples per request"));
+              error_body("request body over " + std::to_string(max_body) + " bytes; send " +
+                         (batcher != nullptr ? "fewer samples per request" : "a shorter prompt")));
       } else if (res.body.empty()) {
         reply(res, res.status, error_body("no such endpoint or method"));
       }
@@ -135,12 +194,11 @@ struct InferenceServer::Impl {
 
 InferenceServer::InferenceServer(DynamicBatcher& batcher, InputSpec spec, Metrics& metrics,
                                  ServerOptions options)
-    : impl_(std::make_unique<Impl>(batcher, std::move(spec), metrics, std::move(options))) {
-  if (impl_->options.threads < 1) {
-    throw std::invalid_argument("InferenceServer: threads is " +
-                                std::to_string(impl_->options.threads) + "; give 1 or more");
-  }
-  impl_->routes();
+    : impl_(std::make_unique<Impl>(&batcher, std::move(spec), nullptr, metrics,
+                                   std::move(options))) {}
+
+InferenceServer::InferenceServer(TextGenerator& generator, Metrics& metrics, ServerOptions options)
+    : impl_(std::make_unique<Impl>(nullptr, InputSpec{}, &generator, metrics, std::move(options))) {
 }
 
 InferenceServer::~InferenceServer() {
@@ -179,7 +237,9 @@ int InferenceServer::port() const {
 void InferenceServer::stop() {
   Impl& s = *impl_;
   if (s.draining.exchange(true)) return;
-  s.batcher.shutdown();  // answers every accepted sample; later ones get 503
+  // The batcher answers every accepted sample, later ones get 503; a running generation finishes
+  // (httplib's stop() joins its worker threads) and later ones get 503.
+  if (s.batcher != nullptr) s.batcher->shutdown();
   s.http.stop();
   if (s.listener.joinable()) s.listener.join();
 }
