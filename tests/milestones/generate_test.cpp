@@ -252,6 +252,13 @@ TEST_F(ServedGPT, BadBodiesGet400NamingTheFieldAndTheServerStaysUp) {
   EXPECT_EQ(m.at("generated_tokens"), 3);
 }
 
+TEST_F(ServedGPT, ABodyOver64KiBGets413) {
+  auto server = start(dir_.path() / "tinygpt");
+  const auto [status, answer] = generate({{"prompt", std::string(70000, 'a')}});
+  EXPECT_EQ(status, 413);
+  EXPECT_NE(answer.value("error", "").find("shorter prompt"), std::string::npos) << answer.dump();
+}
+
 TEST_F(ServedGPT, PredictOnTheTextModelIs404NamingIt) {
   auto server = start(dir_.path() / "tinygpt");
   auto res = client().Post("/v1/predict", R"({"inputs": [[1, 2]]})", "application/json");
