@@ -113,7 +113,12 @@ struct InferenceServer::Impl {
     const auto start = Clock::now();
     bool ok = false;
     try {
-      if (draining) throw BatcherStopped("the server is shutting down; send it elsewhere or later");
+      if (draining) {
+        reply(res, 503,
+              error_body("the server is shutting down; send the prompt elsewhere or later"));
+        metrics.record(Clock::now() - start, false);
+        return;
+      }
       const GenerateRequest request = generator->parse(req.body);
       const Completion done = generator->generate(request);
       generated_tokens += done.tokens;
@@ -122,8 +127,6 @@ struct InferenceServer::Impl {
       ok = true;
     } catch (const InvalidRequest& e) {
       reply(res, 400, error_body(e.what()));
-    } catch (const BatcherStopped& e) {
-      reply(res, 503, error_body(e.what()));
     } catch (const std::exception& e) {
       reply(res, 500, error_body(std::string("the model failed: ") + e.what()));
     }
