@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -301,6 +302,17 @@ TEST_F(ServedGPT, TheTextModelIsNotServedInInt8) {
       options);
   EXPECT_EQ(result.exit_code, 1) << result.describe();
   EXPECT_NE(result.error.find("--precision float32"), std::string::npos) << result.error;
+}
+
+TEST_F(ServedGPT, TheFolderIsDetectedAsTinygptWithOrWithoutTheMilestoneField) {
+  const fs::path dir = dir_.path() / "tinygpt";
+  EXPECT_EQ(milestones::saved_model_milestone(dir), "tinygpt");
+  // tinygpt's first saves wrote only "model" and "training".
+  json config = json::parse(std::ifstream(dir / "config.json"));
+  config.erase("milestone");
+  config.erase("format");
+  std::ofstream(dir / "config.json") << config.dump();
+  EXPECT_EQ(milestones::saved_model_milestone(dir), "tinygpt");
 }
 
 TEST_F(ServedGPT, AnInferenceSessionOverTheTextModelPointsAtGenerate) {
