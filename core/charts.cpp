@@ -305,7 +305,9 @@ std::string line_chart(const Axes& axes, std::span<const Series> series) {
   std::size_t best_hidden = std::numeric_limits<std::size_t>::max();
   double legend_x = corners[0].first;
   double legend_y = corners[0].second;
-  for (const auto& [cx, cy] : corners) {
+  for (const auto& corner : corners) {
+    const double cx = corner.first;  // plain names: clang 14 cannot capture structured bindings
+    const double cy = corner.second;
     const auto hidden =
         static_cast<std::size_t>(std::count_if(samples.begin(), samples.end(), [&](const auto& p) {
           return p.first >= cx - 4 && p.first <= cx + legend_w + 4 && p.second >= cy - 4 &&
