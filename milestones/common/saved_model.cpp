@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <stdexcept>
 #include <utility>
 
@@ -82,6 +83,47 @@ nlohmann::json read_config(const std::string& milestone, const fs::path& file) {
   }
 }
 
+// Every file a saved model needs exists, or the error names the first one missing.
+void require_files(const std::string& milestone, std::initializer_list<fs::path> files) {
+  for (const auto& file : files) {
+    if (!fs::exists(file)) {
+      throw std::runtime_error(fmt::format("no saved {} model: {} does not exist; {}", milestone,
+                                           file.string(), rerun(milestone)));
+    }
+  }
+}
+
+// The config names the milestone that saved it ("" when it names none).
+void require_owner(const std::string& milestone, const fs::path& config_file,
+                   const std::string& owner) {
+  if (owner == milestone) return;
+  throw std::runtime_error(
+      fmt::format("{}: this is the {} model, not the {} one; point at the {} model's folder, or {}",
+                  config_file.string(), owner.empty() ? "an unnamed" : "'" + owner + "'", milestone,
+                  milestone, rerun(milestone)));
+}
+
+// Written last and renamed into place, so a folder with a config.json holds a whole save.
+void write_config(const fs::path& dir, const nlohmann::json& doc) {
+  const fs::path temp = dir / "config.json.tmp";
+  {
+    std::ofstream file(temp);
+    if (!file) throw std::runtime_error(temp.string() + ": cannot write the model's config");
+    file << doc.dump(2) << '\n';
+    if (!file.flush()) throw std::runtime_error(temp.string() + ": writing failed");
+  }
+  fs::rename(temp, dir / "config.json");
+}
+
+void load_weights(nn::Module& model, const fs::path& weights, const std::string& milestone) {
+  try {
+    train::load_checkpoint(model, weights);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: the saved {} model cannot be loaded ({}); {} again",
+                                         weights.string(), milestone, e.what(), rerun(milestone)));
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& saved_model_milestones() {
@@ -124,36 +166,19 @@ void save_milestone_model(const fs::path& dir, const std::string& milestone,
                               {"input_shape", milestone_input_shape(milestone)},
                               {"classes", 10},
                               {"training", std::move(training)}};
-  const fs::path temp = dir / "config.json.tmp";
-  {
-    std::ofstream file(temp);
-    if (!file) throw std::runtime_error(temp.string() + ": cannot write the model's config");
-    file << doc.dump(2) << '\n';
-    if (!file.flush()) throw std::runtime_error(temp.string() + ": writing failed");
-  }
-  fs::rename(temp, dir / "config.json");
+  write_config(dir, doc);
 }
 
 SavedModel load_milestone_model(const std::string& milestone, const fs::path& dir) {
   (void)milestone_input_shape(milestone);  // an unknown id is the caller's error: say so first
   const fs::path config_file = dir / "config.json";
   const fs::path weights = dir / "model.safetensors";
-  for (const auto& file : {config_file, weights}) {
-    if (!fs::exists(file)) {
-      throw std::runtime_error(fmt::format("no saved {} model: {} does not exist; {}", milestone,
-                                           file.string(), rerun(milestone)));
-    }
-  }
+  require_files(milestone, {config_file, weights});
   SavedModel saved;
   saved.dir = dir;
   saved.config = read_config(milestone, config_file);
   const std::string owner = saved.config.value("milestone", std::string());
-  if (owner != milestone) {
-    throw std::runtime_error(fmt::format(
-        "{}: this is the {} model, not the {} one; point at the {} model's folder, or {}",
-        config_file.string(), owner.empty() ? "an unnamed" : "'" + owner + "'", milestone,
-        milestone, rerun(milestone)));
-  }
+  require_owner(milestone, config_file, owner);
   if (saved.config.value("format", 0) != kFormat) {
     throw std::runtime_error(fmt::format("{}: saved in format {}, this program reads format {}; {}",
                                          config_file.string(), saved.config.value("format", 0),
@@ -161,12 +186,7 @@ SavedModel load_milestone_model(const std::string& milestone, const fs::path& di
   }
   Generator generator(0);  // every value is overwritten by the load
   saved.model = make_milestone_net(milestone, generator);
-  try {
-    train::load_checkpoint(*saved.model, weights);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("{}: the saved {} model cannot be loaded ({}); {} again",
-                                         weights.string(), milestone, e.what(), rerun(milestone)));
-  }
+  load_weights(*saved.model, weights, milestone);
   saved.model->eval();
   return saved;
 }
@@ -210,14 +230,7 @@ void save_gpt_model(const fs::path& dir, const nn::GPT& model, const text::CharT
                               {"milestone", "tinygpt"},
                               {"model", gpt_config_json(model.config)},
                               {"training", std::move(training)}};
-  const fs::path temp = dir / "config.json.tmp";
-  {
-    std::ofstream file(temp);
-    if (!file) throw std::runtime_error(temp.string() + ": cannot write the model's config");
-    file << doc.dump(2) << '\n';
-    if (!file.flush()) throw std::runtime_error(temp.string() + ": writing failed");
-  }
-  fs::rename(temp, dir / "config.json");
+  write_config(dir, doc);
 }
 
 SavedGPT load_gpt_model(const fs::path& dir) {
@@ -225,24 +238,14 @@ SavedGPT load_gpt_model(const fs::path& dir) {
   const fs::path config_file = dir / "config.json";
   const fs::path weights = dir / "model.safetensors";
   const fs::path tokenizer_file = dir / "tokenizer.json";
-  for (const auto& file : {config_file, weights, tokenizer_file}) {
-    if (!fs::exists(file)) {
-      throw std::runtime_error(fmt::format("no saved {} model: {} does not exist; {}", milestone,
-                                           file.string(), rerun(milestone)));
-    }
-  }
+  require_files(milestone, {config_file, weights, tokenizer_file});
   SavedGPT saved;
   saved.dir = dir;
   saved.config = read_config(milestone, config_file);
   // tinygpt's first saves had no "milestone"; a GPT config ("model") identifies them.
   const std::string owner =
       saved.config.value("milestone", saved.config.contains("model") ? milestone : std::string());
-  if (owner != milestone) {
-    throw std::runtime_error(fmt::format(
-        "{}: this is the {} model, not the {} one; point at the {} model's folder, or {}",
-        config_file.string(), owner.empty() ? "an unnamed" : "'" + owner + "'", milestone,
-        milestone, rerun(milestone)));
-  }
+  require_owner(milestone, config_file, owner);
   nn::GPTConfig config;
   try {
     config = gpt_config_from_json(saved.config.at("model"));
@@ -264,12 +267,7 @@ SavedGPT load_gpt_model(const fs::path& dir) {
   }
   Generator generator(0);  // every value is overwritten by the load
   saved.model = std::make_shared<nn::GPT>(config, generator);
-  try {
-    train::load_checkpoint(*saved.model, weights);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("{}: the saved {} model cannot be loaded ({}); {} again",
-                                         weights.string(), milestone, e.what(), rerun(milestone)));
-  }
+  load_weights(*saved.model, weights, milestone);
   saved.model->eval();
   return saved;
 }
