@@ -62,10 +62,12 @@ std::string px(double v) {
 }
 
 // A tick label: as few digits as the value needs (0.001, 25, 1.5e+06).
-std::string label_of(double v) {
+// A number in as few characters as `digits` significant digits allow (0.001, 25, 1.5e+06): four
+// for tick labels, three for the values written above bars, as a reader compares them.
+std::string label_of(double v, int digits = 4) {
   if (std::abs(v) < 1e-12) return "0";
   std::array<char, 32> buf{};
-  std::snprintf(buf.data(), buf.size(), "%.4g", v);
+  std::snprintf(buf.data(), buf.size(), "%.*g", digits, v);
   return buf.data();
 }
 
@@ -381,13 +383,6 @@ std::string bar_label(const std::string& label, double centre, double slot, bool
          "\" dy=\"12\">" + escape(second) + "</tspan></text>\n";
 }
 
-// A value above its bar: three significant digits, as a reader compares them.
-std::string value_text(double v) {
-  std::array<char, 32> buf{};
-  std::snprintf(buf.data(), buf.size(), "%.3g", v);
-  return buf.data();
-}
-
 }  // namespace
 
 std::string bar_chart(const Axes& axes, std::span<const Bar> bars) {
@@ -423,7 +418,7 @@ std::string bar_chart(const Axes& axes, std::span<const Bar> bars) {
         if (b.high && usable(*b.high, axes.log_y)) label_y = std::min(label_y, y(*b.high));
         out += "<text x=\"" + px(centre) + "\" y=\"" + px(std::max(label_y - 4, kTop + 10)) +
                "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#444444\">" +
-               value_text(b.value) + "</text>\n";
+               label_of(b.value, 3) + "</text>\n";
       }
     }
     if (b.low && b.high && usable(*b.low, axes.log_y) && usable(*b.high, axes.log_y)) {
