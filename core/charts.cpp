@@ -7,11 +7,12 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+
+#include "tinytorch/atomic_file.hpp"
 
 namespace tinytorch::charts {
 namespace {
@@ -561,25 +562,8 @@ std::string side_by_side(std::span<const std::string> charts) {
 void write_svg(const std::filesystem::path& path, const std::string& svg) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  // Written next to the target and renamed over it, so a reader never sees half a chart.
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << svg;
-    out.close();
-    if (!out) {
-      std::filesystem::remove(tmp, ec);
-      throw std::runtime_error("cannot write the chart " + path.string() +
-                               ": check that its folder exists and is writable");
-    }
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error("cannot write the chart " + path.string() + ": " + why);
-  }
+  // A reader never sees half a chart; a failure names the path.
+  write_file_atomically(path, svg, "the chart");
 }
 
 }  // namespace tinytorch::charts

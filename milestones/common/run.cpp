@@ -1,52 +1,24 @@
 #include "run.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
-#include <fstream>
 #include <iostream>
 #include <stdexcept>
 
 #include "curves.hpp"
+#include "tinytorch/atomic_file.hpp"
 #include "tinytorch/autograd.hpp"
 #include "tinytorch/charts.hpp"
 
 namespace milestones {
 namespace fs = std::filesystem;
 namespace {
-
-/// Writes a temporary file beside `file`, fsyncs it and renames it over `file`: tito (or a kill, or
-/// a full disk) sees the previous result or this one, never half of one. Throws naming the file.
-void write_atomically(const fs::path& file, const std::string& content) {
-  const fs::path temp = file.string() + ".tmp-" + std::to_string(::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  bool ok = fd >= 0;
-  for (std::size_t done = 0; ok && done < content.size();) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    done += ok ? static_cast<std::size_t>(n) : 0;
-  }
-  const int error = ok ? 0 : errno;
-  ok = ok && ::fsync(fd) == 0;
-  if (fd >= 0) ok = ::close(fd) == 0 && ok;
-  std::error_code ignored;
-  if (!ok) {
-    fs::remove(temp, ignored);
-    throw std::runtime_error(file.string() + ": cannot write the milestone result (" +
-                             std::strerror(error != 0 ? error : errno) +
-                             "); the previous result is unchanged");
-  }
-  fs::rename(temp, file);
-}
 
 volatile std::sig_atomic_t stop_requested = 0;
 extern "C" void on_sigint(int /*signal*/) {
@@ -242,7 +214,7 @@ int Run::finish(bool passed, const std::string& gate, nlohmann::json final_metri
     if (!result.contains(key)) result[key] = value;
   }
   fs::create_directories(out_.has_parent_path() ? out_.parent_path() : fs::path("."));
-  write_atomically(out_, result.dump(2) + "\n");
+  tinytorch::write_file_atomically(out_, result.dump(2) + "\n", "the milestone result");
   const char* verdict = stopped ? "INTERRUPTED" : passed ? "PASSED" : "NOT PASSED";
   std::cout << fmt::format("\n{} {}: {} (gate: {}) in {:.1f} s\n  result: {}\n", id_, title_,
                            verdict, gate, wall, out_.string());

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "tinytorch/atomic_file.hpp"
 #include "tinytorch/spatial.hpp"
 #include "tinytorch/training.hpp"
 
@@ -103,18 +104,6 @@ void require_owner(const std::string& milestone, const fs::path& config_file,
                   milestone, rerun(milestone)));
 }
 
-// Written last and renamed into place, so a folder with a config.json holds a whole save.
-void write_config(const fs::path& dir, const nlohmann::json& doc) {
-  const fs::path temp = dir / "config.json.tmp";
-  {
-    std::ofstream file(temp);
-    if (!file) throw std::runtime_error(temp.string() + ": cannot write the model's config");
-    file << doc.dump(2) << '\n';
-    if (!file.flush()) throw std::runtime_error(temp.string() + ": writing failed");
-  }
-  fs::rename(temp, dir / "config.json");
-}
-
 void load_weights(nn::Module& model, const fs::path& weights, const std::string& milestone) {
   try {
     train::load_checkpoint(model, weights);
@@ -166,7 +155,8 @@ void save_milestone_model(const fs::path& dir, const std::string& milestone,
                               {"input_shape", milestone_input_shape(milestone)},
                               {"classes", 10},
                               {"training", std::move(training)}};
-  write_config(dir, doc);
+  // Written last and renamed into place, so a folder with a config.json holds a whole save.
+  tinytorch::write_file_atomically(dir / "config.json", doc.dump(2) + "\n", "the model's config");
 }
 
 SavedModel load_milestone_model(const std::string& milestone, const fs::path& dir) {
@@ -230,7 +220,8 @@ void save_gpt_model(const fs::path& dir, const nn::GPT& model, const text::CharT
                               {"milestone", "tinygpt"},
                               {"model", gpt_config_json(model.config)},
                               {"training", std::move(training)}};
-  write_config(dir, doc);
+  // Written last and renamed into place, so a folder with a config.json holds a whole save.
+  tinytorch::write_file_atomically(dir / "config.json", doc.dump(2) + "\n", "the model's config");
 }
 
 SavedGPT load_gpt_model(const fs::path& dir) {

@@ -15,13 +15,13 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
 #include "inference_loader.hpp"
 #include "saved_model.hpp"
+#include "tinytorch/atomic_file.hpp"
 #include "tinytorch/http_server.hpp"
 
 namespace {
@@ -80,14 +80,7 @@ void print_line(const nlohmann::json& line) {
 
 // Written beside the target and renamed: a reader polling for the file never sees half of it.
 void write_port_file(const fs::path& file, const nlohmann::json& doc) {
-  const fs::path temp = fs::path(file.string() + ".tmp");
-  {
-    std::ofstream out(temp);
-    if (!out || !(out << doc.dump() << '\n') || !out.flush()) {
-      throw std::runtime_error(fmt::format("{}: cannot write the port file", temp.string()));
-    }
-  }
-  fs::rename(temp, file);
+  tinytorch::write_file_atomically(file, doc.dump() + "\n", "the port file");
 }
 
 // Listens, announces where, serves until SIGTERM or SIGINT and the drain, then reports.

@@ -165,7 +165,13 @@ TEST(WriteSvg, CreatesTheFolderAndReplacesAnOldFile) {
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "<svg>new</svg>\n");
-  EXPECT_FALSE(std::filesystem::exists(file.string() + ".tmp"));
+  // No temporary file is left beside it.
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(file.parent_path())) {
+    EXPECT_EQ(entry.path().filename(), "curve.svg");
+    ++files;
+  }
+  EXPECT_EQ(files, 1U);
   std::filesystem::remove_all(dir);
 }
 
